@@ -1,0 +1,31 @@
+#pragma once
+// Socket set-up helpers: the few synchronous syscalls around io_uring's data path (socket,
+// bind, listen, setsockopt, getsockname). Thread-safe (they act only on their arguments).
+#include <string>
+
+#include "daemon/base/fd.hpp"
+#include "daemon/base/result.hpp"
+#include "daemon/base/socket_addr.hpp"
+
+namespace mesh::io {
+
+struct ListenOptions {
+  bool reuse_port = true;  // one listener per worker; the kernel spreads connections
+  int backlog = 4096;
+  bool v6_only = false;    // for [::]: also accept IPv4 unless set
+};
+
+base::Result<base::Fd> listen_tcp(const base::SocketAddr& addr, const ListenOptions& options = {});
+// A unix stream listener at `path` (an old socket file there is replaced) with file `mode`.
+base::Result<base::Fd> listen_unix(const std::string& path, unsigned mode, int backlog = 64);
+// A non-blocking, close-on-exec TCP socket of the address's family, not yet connected.
+base::Result<base::Fd> tcp_socket(const base::SocketAddr& for_addr);
+
+base::Result<base::SocketAddr> local_address(int fd);
+base::Result<base::SocketAddr> peer_address(int fd);
+
+void set_nodelay(int fd);
+// SO_LINGER {on, 0}: the next close() sends RST instead of FIN (to propagate a reset).
+void set_reset_on_close(int fd);
+
+}  // namespace mesh::io
