@@ -1,0 +1,60 @@
+#pragma once
+// Settings: the daemon's own configuration (meshd.toml) as plain values. Mesh resources
+// (workloads, services, policy) live in policy.d and are not part of this struct.
+// Defaults here are the documented defaults (docs/config-daemon.md).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/base/clock.hpp"
+#include "daemon/base/log.hpp"
+#include "daemon/base/socket_addr.hpp"
+
+namespace mesh::config {
+
+using namespace std::chrono_literals;
+
+struct NodeSettings {
+  std::string name;                          // default: the host name
+  std::string trust_domain = "cluster.local";
+};
+
+struct RuntimeSettings {
+  unsigned workers = 0;                      // 0: one per online CPU
+  uint64_t max_connections = 100000;         // relayed connections, whole daemon
+  base::Duration drain_timeout = 5s;         // SIGTERM: how long connections may finish
+  base::log::Level log_level = base::log::Level::Info;
+  unsigned ring_entries = 1024;              // io_uring submission queue per worker
+  uint32_t buffer_size = 64 * 1024;          // provided receive buffer, bytes
+  uint32_t buffers_per_worker = 256;         // power of two
+  uint64_t max_open_files = 1048576;         // RLIMIT_NOFILE to ask for at start-up
+};
+
+struct AdminSettings {
+  std::string socket_path = "/run/meshd/admin.sock";
+  unsigned socket_mode = 0660;
+  std::optional<base::SocketAddr> metrics = base::SocketAddr(base::IpAddr(), 15020);
+  std::optional<base::SocketAddr> readiness = base::SocketAddr(base::IpAddr(), 15021);
+  base::Duration request_timeout = 10s;      // a client that sends nothing is closed after this
+  unsigned max_connections = 64;
+};
+
+// A plain L4 relay: everything accepted on `listen` is copied to and from `upstream`.
+struct RelaySettings {
+  std::string name;
+  base::SocketAddr listen;
+  base::SocketAddr upstream;
+  base::Duration connect_timeout = 10s;
+  base::Duration idle_timeout = 1h;
+};
+
+struct Settings {
+  std::string source;                        // the file it was read from ("" for defaults)
+  NodeSettings node;
+  RuntimeSettings runtime;
+  AdminSettings admin;
+  std::vector<RelaySettings> relays;
+};
+
+}  // namespace mesh::config

@@ -1,0 +1,140 @@
+#include "daemon/config/settings_loader.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace mesh;
+using namespace std::chrono_literals;
+
+namespace {
+std::string errors_of(const config::SettingsResult& r) {
+  std::string out;
+  if (!r) {
+    for (const auto& d : r.error()) out += d.to_string() + "\n";
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("an empty file gives the documented defaults") {
+  auto s = config::parse_settings("", "meshd.toml");
+  REQUIRE(s);
+  CHECK(s->node.trust_domain == "cluster.local");
+  CHECK_FALSE(s->node.name.empty());
+  CHECK(s->runtime.workers == 0);
+  CHECK(s->runtime.drain_timeout == 5s);
+  CHECK(s->admin.socket_path == "/run/meshd/admin.sock");
+  CHECK(s->admin.metrics->port() == 15020);
+  CHECK(s->admin.readiness->port() == 15021);
+  CHECK(s->relays.empty());
+}
+
+TEST_CASE("a complete file is read into the settings") {
+  auto s = config::parse_settings(R"(
+[node]
+name = "node-a"
+trust_domain = "example.org"
+
+[runtime]
+workers = 2
+max_connections = 500
+drain_timeout = "250ms"
+log_level = "debug"
+buffer_size = "32KiB"
+buffers_per_worker = 512
+
+[admin]
+socket = "/tmp/meshd.sock"
+metrics_address = "127.0.0.1:0"
+readiness_address = "off"
+
+[[relay]]
+name = "web"
+listen = "127.0.0.1:18080"
+upstream = "[::1]:18081"
+idle_timeout = "30s"
+)", "meshd.toml");
+  REQUIRE_MESSAGE(s, errors_of(s));
+  CHECK(s->node.name == "node-a");
+  CHECK(s->node.trust_domain == "example.org");
+  CHECK(s->runtime.workers == 2);
+  CHECK(s->runtime.max_connections == 500);
+  CHECK(s->runtime.drain_timeout == 250ms);
+  CHECK(s->runtime.log_level == base::log::Level::Debug);
+  CHECK(s->runtime.buffer_size == 32768);
+  CHECK(s->admin.socket_path == "/tmp/meshd.sock");
+  CHECK(s->admin.metrics->to_string() == "127.0.0.1:0");
+  CHECK_FALSE(s->admin.readiness.has_value());
+  REQUIRE(s->relays.size() == 1);
+  CHECK(s->relays[0].upstream.to_string() == "[::1]:18081");
+  CHECK(s->relays[0].idle_timeout == 30s);
+  CHECK(s->relays[0].connect_timeout == 10s);
+}
+
+TEST_CASE("an unknown key is reported at its position with a suggestion") {
+  auto s = config::parse_settings("[runtime]\nworker = 3\n", "/etc/meshd/meshd.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s) == "/etc/meshd/meshd.toml:2:1: unknown key 'worker' (did you mean 'workers'?)\n");
+}
+
+TEST_CASE("every error in a file is reported, each with file:line:col") {
+  auto s = config::parse_settings(R"([runtime]
+workers = "two"
+drain_timeout = "5 parsecs"
+buffers_per_worker = 100
+
+[[relay]]
+name = "a"
+listen = "127.0.0.1"
+upstream = "127.0.0.1:9"
+)", "m.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s) ==
+        "m.toml:2:11: 'workers' must be an integer\n"
+        "m.toml:3:17: 'drain_timeout': invalid duration '5 parsecs': expected e.g. \"250ms\", \"2s\", \"1h30m\"\n"
+        "m.toml:4:1: 'buffers_per_worker' must be a power of two (got 100)\n"
+        "m.toml:8:10: 'listen': invalid socket address '127.0.0.1': missing port\n");
+}
+
+TEST_CASE("a TOML syntax error is reported where the parser stopped") {
+  auto s = config::parse_settings("[runtime\nworkers = 1\n", "bad.toml");
+  REQUIRE_FALSE(s);
+  REQUIRE(s.error().size() == 1);
+  CHECK(s.error()[0].file == "bad.toml");
+  CHECK(s.error()[0].line == 1);
+  CHECK(s.error()[0].column > 0);
+}
+
+TEST_CASE("duplicate relay names and listen addresses are rejected") {
+  auto s = config::parse_settings(R"([[relay]]
+name = "a"
+listen = "127.0.0.1:1000"
+upstream = "127.0.0.1:9"
+[[relay]]
+name = "a"
+listen = "127.0.0.1:1000"
+upstream = "127.0.0.1:9"
+)", "d.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s) == "d.toml:6:1: duplicate relay name 'a'\n"
+                        "d.toml:7:1: address 127.0.0.1:1000 is already used by another relay\n");
+}
+
+TEST_CASE("a relay without its required keys is rejected") {
+  auto s = config::parse_settings("[[relay]]\nname = \"x\"\n", "r.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s).find("needs a 'listen' address") != std::string::npos);
+  CHECK(errors_of(s).find("needs an 'upstream' address") != std::string::npos);
+}
+
+TEST_CASE("a file that does not exist is one clear error") {
+  auto s = config::load_settings("/nonexistent/meshd.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s) == "/nonexistent/meshd.toml: cannot open file\n");
+}
+
+TEST_CASE("an oversized file is refused before parsing") {
+  std::string big(config::kMaxConfigBytes + 10, '#');
+  auto s = config::parse_settings(big, "big.toml");
+  REQUIRE_FALSE(s);
+  CHECK(errors_of(s).find("larger than") != std::string::npos);
+}
