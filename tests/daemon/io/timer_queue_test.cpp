@@ -10,7 +10,7 @@ using namespace mesh;
 using namespace std::chrono_literals;
 
 namespace {
-struct Recorder : io::Timer::Handler {
+struct Recorder final : io::Timer::Handler {
   std::vector<int>* log;
   int id;
   Recorder(std::vector<int>* l, int i) : log(l), id(i) {}
