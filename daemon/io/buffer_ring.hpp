@@ -42,6 +42,7 @@ class BufferRing {
   // The buffer a completion reported (IORING_CQE_F_BUFFER: id in the upper 16 bits of flags).
   static uint16_t buffer_id(uint32_t cqe_flags) { return static_cast<uint16_t>(cqe_flags >> IORING_CQE_BUFFER_SHIFT); }
   std::span<uint8_t> take(uint16_t bid, size_t len);  // the caller now holds `bid`
+  uint8_t* address(uint16_t bid) const { return data_ + static_cast<size_t>(bid) * size_; }
   void recycle(uint16_t bid);                          // hands `bid` back to the kernel
 
   // Registers interest in the next recycled buffer. A waiter is woken at most once per wait().

@@ -111,6 +111,7 @@ void Loop::cancel(Timer& timer) {
 }
 
 base::Status Loop::run() {
+  if (auto enabled = ring_->enable(); !enabled) return enabled;
   io_uring* ring = ring_->get();
   while (!stop_.load(std::memory_order_acquire)) {
     __kernel_timespec ts{};

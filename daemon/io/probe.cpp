@@ -62,6 +62,9 @@ base::Result<ProbeReport> probe_io_uring() {
                                   report.kernel, why),
                       err);
   }
+  if (auto enabled = (*ring)->enable(); !enabled) {
+    return base::fail(base::Errc::Unsupported, fmt::format("io_uring on kernel {} cannot be enabled: {}", report.kernel, enabled.error().message()));
+  }
   if (!((*ring)->features() & IORING_FEAT_EXT_ARG) || !((*ring)->features() & IORING_FEAT_NODROP) ||
       !((*ring)->features() & IORING_FEAT_FAST_POLL)) {
     return base::fail(base::Errc::Unsupported,

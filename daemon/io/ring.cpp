@@ -12,7 +12,9 @@ base::Result<std::unique_ptr<Ring>> Ring::create(const RingOptions& options) {
   // COOP_TASKRUN (5.19) avoids IPIs.
   const unsigned base = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
   const unsigned candidates[] = {
-      base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      // R_DISABLED: the thread that will run the ring enables it (enable()), which makes
+      // that thread the single issuer even though another thread created the ring.
+      base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
       base | IORING_SETUP_COOP_TASKRUN,
       base,
   };
@@ -35,5 +37,14 @@ base::Result<std::unique_ptr<Ring>> Ring::create(const RingOptions& options) {
 }
 
 Ring::~Ring() { io_uring_queue_exit(&ring_); }
+
+base::Status Ring::enable() {
+  if (!(flags_ & IORING_SETUP_R_DISABLED) || enabled_) return base::ok();
+  // liburing 2.3 declares io_uring_enable_rings() but does not export it: use the raw call.
+  int rc = io_uring_register(ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  if (rc < 0) return base::fail_errno("enable io_uring", -rc);
+  enabled_ = true;
+  return base::ok();
+}
 
 }  // namespace mesh::io

@@ -1,6 +1,6 @@
 #pragma once
 // Ring owns one io_uring instance (its fd and mmaps). One Ring per worker thread; only that
-// thread submits to it (IORING_SETUP_SINGLE_ISSUER where the kernel has it).
+// thread submits to it (IORING_SETUP_SINGLE_ISSUER where the kernel has it), after enable().
 #include <liburing.h>
 
 #include <memory>
@@ -22,6 +22,9 @@ class Ring {
   ~Ring();
 
   io_uring* get() { return &ring_; }
+  // Must be called by the thread that submits, before its first submission. Rings are
+  // created disabled so that a loop can be built on one thread and run on another.
+  base::Status enable();
   unsigned setup_flags() const { return flags_; }
   unsigned features() const { return features_; }
 
@@ -30,6 +33,7 @@ class Ring {
   io_uring ring_{};
   unsigned flags_ = 0;
   unsigned features_ = 0;
+  bool enabled_ = false;
 };
 
 }  // namespace mesh::io

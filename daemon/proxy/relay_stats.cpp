@@ -1,0 +1,31 @@
+#include "daemon/proxy/relay_stats.hpp"
+
+namespace mesh::proxy {
+
+std::string_view to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::ConnectionLimit: return "connection_limit";
+    case RejectReason::Draining: return "draining";
+    case RejectReason::UpstreamRefused: return "upstream_refused";
+    case RejectReason::UpstreamUnreachable: return "upstream_unreachable";
+    case RejectReason::UpstreamTimeout: return "upstream_timeout";
+    case RejectReason::UpstreamError: return "upstream_error";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(CloseReason r) {
+  switch (r) {
+    case CloseReason::Normal: return "normal";
+    case CloseReason::IdleTimeout: return "idle_timeout";
+    case CloseReason::DownstreamReset: return "downstream_reset";
+    case CloseReason::UpstreamReset: return "upstream_reset";
+    case CloseReason::DrainDeadline: return "drain_deadline";
+    case CloseReason::Error: return "error";
+    case CloseReason::kCount: break;
+  }
+  return "unknown";
+}
+
+}  // namespace mesh::proxy

@@ -1,0 +1,51 @@
+#pragma once
+// Statistics of one relay listener on one worker. Written only by that worker's thread,
+// read by the metrics scrape (see base::Counter). The enums are the label values of
+// meshd_connections_rejected_total{reason} and meshd_connections_closed_total{reason}.
+#include <array>
+#include <string_view>
+
+#include "daemon/base/counter.hpp"
+
+namespace mesh::proxy {
+
+// Why an accepted connection was not relayed.
+enum class RejectReason : uint8_t {
+  ConnectionLimit,      // runtime.max_connections reached
+  Draining,             // accepted while shutting down
+  UpstreamRefused,      // ECONNREFUSED from the upstream
+  UpstreamUnreachable,  // no route, network unreachable, address not available
+  UpstreamTimeout,      // connect did not finish within connect_timeout
+  UpstreamError,        // any other connect failure
+  kCount,
+};
+
+// How a relayed connection ended.
+enum class CloseReason : uint8_t {
+  Normal,          // both sides finished (FIN both ways)
+  IdleTimeout,
+  DownstreamReset,
+  UpstreamReset,
+  DrainDeadline,   // still open when the drain deadline passed
+  Error,           // an unexpected I/O error
+  kCount,
+};
+
+std::string_view to_string(RejectReason r);
+std::string_view to_string(CloseReason r);
+
+struct RelayStats {
+  base::Counter accepted;  // connections taken off the listen queue
+  base::Counter opened;    // connected to the upstream and relaying
+  base::Gauge active;      // accepted and not yet fully closed
+  base::Counter bytes_to_upstream;
+  base::Counter bytes_to_downstream;
+  std::array<base::Counter, static_cast<size_t>(RejectReason::kCount)> rejected;
+  std::array<base::Counter, static_cast<size_t>(CloseReason::kCount)> closed;
+  base::Counter accept_errors;
+
+  void reject(RejectReason r) { rejected[static_cast<size_t>(r)].inc(); }
+  void close(CloseReason r) { closed[static_cast<size_t>(r)].inc(); }
+};
+
+}  // namespace mesh::proxy

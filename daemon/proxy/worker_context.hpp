@@ -1,0 +1,52 @@
+#pragma once
+// WorkerContext: what every connection on one worker thread shares: its loop, its receive
+// buffer ring, the daemon-wide connection budget, and the list of live connections (so a
+// drain can find them). Owned by the worker; used only on its thread, except the budget.
+#include <atomic>
+#include <cstdint>
+
+#include "daemon/base/counter.hpp"
+#include "daemon/base/intrusive_list.hpp"
+#include "daemon/io/buffer_ring.hpp"
+#include "daemon/io/loop.hpp"
+
+namespace mesh::proxy {
+
+class Relay;
+
+// The daemon-wide bound on relayed connections, shared by all workers.
+class ConnectionBudget {
+ public:
+  explicit ConnectionBudget(uint64_t limit) : limit_(limit) {}
+  bool try_acquire() {
+    uint64_t now = active_.fetch_add(1, std::memory_order_relaxed);
+    if (now < limit_.load(std::memory_order_relaxed)) return true;
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void release() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  uint64_t active() const { return active_.load(std::memory_order_relaxed); }
+  void set_limit(uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
+  uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> limit_;
+};
+
+struct WorkerStats {
+  base::Counter buffer_waits;  // a receive found the buffer ring empty
+  base::Counter stalled_sends; // the destination could not take a whole buffer at once
+  base::Gauge buffers_in_use;
+};
+
+struct WorkerContext {
+  io::Loop& loop;
+  io::BufferRing& buffers;
+  ConnectionBudget& budget;
+  WorkerStats stats;
+  base::IntrusiveList<Relay> relays;
+  bool draining = false;
+};
+
+}  // namespace mesh::proxy
