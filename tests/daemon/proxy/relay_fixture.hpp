@@ -33,6 +33,7 @@ inline base::Fd connect_to(const base::SocketAddr& addr) {
 inline bool send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -44,6 +45,7 @@ inline bool read_to_eof(int fd, std::string& out) {
   char buf[65536];
   for (;;) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;  // io_uring task work may interrupt blocking calls
     if (n == 0) return true;
     if (n < 0) return false;
     out.append(buf, static_cast<size_t>(n));
@@ -55,6 +57,7 @@ inline std::string read_exact(int fd, size_t want) {
   char buf[65536];
   while (out.size() < want) {
     ssize_t n = ::recv(fd, buf, std::min(sizeof buf, want - out.size()), 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
