@@ -1,0 +1,150 @@
+// The daemon's Prometheus metrics: build info, process, relay connections and bytes, worker
+// loops, admin servers and config reloads. Counters are summed over workers at scrape time.
+#include <string>
+
+#include "daemon/app/process_stats.hpp"
+#include "daemon/app/state.hpp"
+#include "daemon/base/version.hpp"
+
+namespace mesh::app {
+namespace {
+
+using telemetry::Exposition;
+using telemetry::MetricType;
+
+void build_and_process(const App::State& s, Exposition& e) {
+  e.family("meshd_build_info", "meshd version and git revision (always 1).", MetricType::Gauge);
+  e.sample({{"version", base::kVersion}, {"revision", base::kRevision}}, 1);
+  e.family("meshd_workers", "Number of io_uring worker threads.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(s.workers.size()));
+  e.family("meshd_ready", "1 while the daemon is serving, 0 while starting or draining.", MetricType::Gauge);
+  e.sample({}, s.ready ? 1 : 0);
+  auto p = read_process_stats();
+  e.family("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(s.started_at.time_since_epoch()).count()));
+  e.family("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(p.resident_bytes));
+  e.family("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(p.virtual_bytes));
+  e.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", MetricType::Counter);
+  e.sample({}, p.cpu_seconds);
+  e.family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(p.open_fds));
+  e.family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge);
+  e.sample({}, static_cast<double>(p.max_fds));
+}
+
+template <class Fn>
+uint64_t sum_relay(const App::State& s, size_t relay, Fn fn) {
+  uint64_t total = 0;
+  for (const auto& w : s.workers) total += fn(w->relay_stats(relay));
+  return total;
+}
+
+void relays(const App::State& s, Exposition& e) {
+  e.family("meshd_connections_limit", "Configured maximum of relayed connections (runtime.max_connections).", MetricType::Gauge);
+  e.sample({}, static_cast<double>(s.budget->limit()));
+  e.family("meshd_connections_opened_total", "Connections accepted and connected to their upstream.", MetricType::Counter);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.opened.value(); })));
+  }
+  e.family("meshd_connections_active", "Connections accepted and not yet closed.", MetricType::Gauge);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    int64_t active = 0;
+    for (const auto& w : s.workers) active += w->relay_stats(i).active.value();
+    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(active));
+  }
+  e.family("meshd_connections_closed_total", "Relayed connections that ended, by how they ended.", MetricType::Counter);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    for (size_t r = 0; r < static_cast<size_t>(proxy::CloseReason::kCount); ++r) {
+      auto reason = to_string(static_cast<proxy::CloseReason>(r));
+      e.sample({{"relay", s.relays[i].name}, {"reason", reason}},
+               static_cast<double>(sum_relay(s, i, [r](const auto& st) { return st.closed[r].value(); })));
+    }
+  }
+  e.family("meshd_connections_rejected_total", "Accepted connections that were not relayed, by reason.", MetricType::Counter);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    for (size_t r = 0; r < static_cast<size_t>(proxy::RejectReason::kCount); ++r) {
+      auto reason = to_string(static_cast<proxy::RejectReason>(r));
+      e.sample({{"relay", s.relays[i].name}, {"reason", reason}},
+               static_cast<double>(sum_relay(s, i, [r](const auto& st) { return st.rejected[r].value(); })));
+    }
+  }
+  e.family("meshd_relay_bytes_total", "Bytes relayed, by direction (upstream: client to server).", MetricType::Counter);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    e.sample({{"relay", s.relays[i].name}, {"direction", "upstream"}},
+             static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.bytes_to_upstream.value(); })));
+    e.sample({{"relay", s.relays[i].name}, {"direction", "downstream"}},
+             static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.bytes_to_downstream.value(); })));
+  }
+  e.family("meshd_accept_errors_total", "Errors from accept (e.g. out of file descriptors).", MetricType::Counter);
+  for (size_t i = 0; i < s.relays.size(); ++i) {
+    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.accept_errors.value(); })));
+  }
+}
+
+void loops(const App::State& s, Exposition& e) {
+  struct Family {
+    const char* name;
+    const char* help;
+    MetricType type;
+    double (*get)(const proxy::Worker&);
+  };
+  static const Family kFamilies[] = {
+      {"meshd_loop_iterations_total", "Event loop iterations (one io_uring wait each).", MetricType::Counter,
+       [](const proxy::Worker& w) { return static_cast<double>(w.loop_stats().iterations.value()); }},
+      {"meshd_loop_completions_total", "io_uring completions dispatched.", MetricType::Counter,
+       [](const proxy::Worker& w) { return static_cast<double>(w.loop_stats().completions.value()); }},
+      {"meshd_loop_submissions_total", "io_uring submissions prepared.", MetricType::Counter,
+       [](const proxy::Worker& w) { return static_cast<double>(w.loop_stats().submissions.value()); }},
+      {"meshd_loop_timers", "Timers armed on the loop.", MetricType::Gauge,
+       [](const proxy::Worker& w) { return static_cast<double>(w.loop_stats().timers_armed.value()); }},
+      {"meshd_buffers_in_use", "Receive buffers held by connections.", MetricType::Gauge,
+       [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().buffers_in_use.value()); }},
+      {"meshd_buffer_waits_total", "Receives that found the buffer ring empty and waited.", MetricType::Counter,
+       [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().buffer_waits.value()); }},
+      {"meshd_stalled_sends_total", "Sends the destination could not take at once (backpressure).", MetricType::Counter,
+       [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().stalled_sends.value()); }},
+  };
+  for (const auto& f : kFamilies) {
+    e.family(f.name, f.help, f.type);
+    for (const auto& w : s.workers) e.sample({{"worker", std::to_string(w->index())}}, f.get(*w));
+  }
+}
+
+void servers(const App::State& s, Exposition& e) {
+  e.family("meshd_admin_responses_total", "Responses of the admin, metrics and readiness servers, by status code.", MetricType::Counter);
+  for (const auto& srv : s.servers) {
+    for (const auto& [code, n] : srv->stats().responses) {
+      e.sample({{"server", srv->options().name}, {"code", std::to_string(code)}}, static_cast<double>(n));
+    }
+  }
+  e.family("meshd_admin_malformed_requests_total", "Requests rejected as malformed (400, 413, 431).", MetricType::Counter);
+  for (const auto& srv : s.servers) e.sample({{"server", srv->options().name}}, static_cast<double>(srv->stats().malformed));
+  e.family("meshd_admin_timeouts_total", "Connections closed for not completing a request in time.", MetricType::Counter);
+  for (const auto& srv : s.servers) e.sample({{"server", srv->options().name}}, static_cast<double>(srv->stats().timeouts));
+  e.family("meshd_admin_refused_total", "Connections refused over the server's connection limit.", MetricType::Counter);
+  for (const auto& srv : s.servers) e.sample({{"server", srv->options().name}}, static_cast<double>(srv->stats().refused));
+}
+
+void config_reloads(const App::State& s, Exposition& e) {
+  e.family("meshd_config_reloads_total", "Configuration reloads, by result.", MetricType::Counter);
+  e.sample({{"result", "ok"}}, static_cast<double>(s.reloads_ok));
+  e.sample({{"result", "failed"}}, static_cast<double>(s.reloads_failed));
+  e.family("meshd_config_last_reload_successful", "0 if the last reload failed and the previous config is still running.",
+           MetricType::Gauge);
+  e.sample({}, s.last_reload.result == "failed" ? 0 : 1);
+}
+
+}  // namespace
+
+void add_collectors(App::State& s) {
+  const App::State* sp = &s;
+  s.registry.add([sp](Exposition& e) { build_and_process(*sp, e); });
+  s.registry.add([sp](Exposition& e) { relays(*sp, e); });
+  s.registry.add([sp](Exposition& e) { loops(*sp, e); });
+  s.registry.add([sp](Exposition& e) { servers(*sp, e); });
+  s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
+}
+
+}  // namespace mesh::app

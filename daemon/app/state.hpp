@@ -1,0 +1,85 @@
+#pragma once
+// App::State: everything the composition root owns, shared by app.cpp (lifecycle),
+// app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
+uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
+// control.cpp (signals, drain, reload), status.cpp and metrics.cpp. Members other than the
+// workers' own stats are touched only on the main (control) thread.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/admin/http_server.hpp"
+#include "daemon/admin/router.hpp"
+#include "daemon/app/app.hpp"
+#include "daemon/base/fd.hpp"
+#include "daemon/config/diagnostic.hpp"
+#include "daemon/config/settings.hpp"
+#include "daemon/io/loop.hpp"
+#include "daemon/proxy/worker.hpp"
+#include "daemon/telemetry/registry.hpp"
+
+namespace mesh::app {
+
+struct ReloadRecord {
+  std::string result = "none";  // "none" (never reloaded), "ok", "failed"
+  std::chrono::system_clock::time_point time{};
+  std::vector<std::string> errors;     // file:line:col: message, for "failed"
+  std::vector<std::string> restart_needed;  // changed settings that apply only after a restart
+};
+
+struct RelayInfo {
+  std::string name;
+  base::SocketAddr listen;  // the bound address (the real port when 0 was asked for)
+  base::SocketAddr upstream;
+};
+
+struct ControlParts;  // app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
+uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
+// control.cpp: signal reader, drainer, watchdog
+struct ControlPartsDeleter {
+  void operator()(ControlParts* p) const;
+};
+
+struct App::State {
+  config::Settings settings;
+  AppOptions options;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  std::unique_ptr<io::Loop> control;
+  std::unique_ptr<ControlParts, ControlPartsDeleter> control_parts;  // before `control` dies
+  std::unique_ptr<proxy::ConnectionBudget> budget;
+  uint64_t fd_backed_connections = UINT64_MAX;  // what RLIMIT_NOFILE can back (2 fds each)
+  std::vector<std::unique_ptr<proxy::Worker>> workers;
+  std::vector<std::thread> threads;
+  std::vector<RelayInfo> relays;
+
+  telemetry::Registry registry;
+  admin::Router admin_routes;
+  admin::Router metrics_routes;
+  admin::Router readiness_routes;
+  std::vector<std::unique_ptr<admin::HttpServer>> servers;
+  std::optional<base::SocketAddr> metrics_addr;
+  std::optional<base::SocketAddr> readiness_addr;
+
+  bool ready = false;
+  bool draining = false;
+  ReloadRecord last_reload;
+  uint64_t reloads_ok = 0;
+  uint64_t reloads_failed = 0;
+  int exit_code = 0;
+};
+
+// app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
+uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
+// control.cpp
+void start_control(App::State& s);        // signals, watchdog; READY=1
+void begin_drain(App::State& s);          // SIGTERM path
+ReloadRecord reload_settings(App::State& s);
+// status.cpp
+std::string status_json(const App::State& s);
+void add_admin_routes(App::State& s);
+// metrics.cpp
+void add_collectors(App::State& s);
+
+}  // namespace mesh::app
