@@ -1,7 +1,5 @@
 #pragma once
 // App::State: everything the composition root owns, shared by app.cpp (lifecycle),
-// app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
-uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
 // control.cpp (signals, drain, reload), status.cpp and metrics.cpp. Members other than the
 // workers' own stats are touched only on the main (control) thread.
 #include <chrono>
@@ -70,6 +68,8 @@ struct App::State {
   int exit_code = 0;
 };
 
+// app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
+uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
 // app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
 uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
 // control.cpp
