@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -176,6 +177,7 @@ int App::run() {
   for (auto& w : s.workers) w->stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
+  ::unlink(s.settings.admin.socket_path.c_str());  // a stale socket would read as "refused"
   base::log::info("meshd stopped");
   return s.exit_code;
 }

@@ -1,0 +1,20 @@
+// meshctl: the command-line companion of meshd. Talks to the daemon's admin socket
+// (HTTP/1.1 + JSON); some commands (policy validation, the CA) work offline.
+#include <CLI/CLI.hpp>
+
+#include "daemon/meshctl/status_commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"meshctl: inspect and operate the meshd node daemon"};
+  app.require_subcommand(1);
+  mesh::meshctl::GlobalOptions global;
+  app.add_option("--socket", global.socket, "admin socket of meshd (default: $MESHD_ADMIN_SOCKET or /run/meshd/admin.sock)");
+  app.add_option("-o,--output", global.output, "output format")->check(CLI::IsMember({"table", "json"}));
+  mesh::meshctl::add_status_commands(app, global);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
