@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -123,7 +125,12 @@ SettingsResult parse_settings(std::string_view text, std::string_view file_name)
   read_admin(root, s.admin, file, out);
   read_relays(root, s.relays, file, out);
   root.finish();
-  if (!out.empty()) return tl::unexpected(out);
+  if (!out.empty()) {
+    std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    return tl::unexpected(out);
+  }
   return s;
 }
 

@@ -7,6 +7,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"meshctl: inspect and operate the meshd node daemon"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand: meshctl status -o json
   mesh::meshctl::GlobalOptions global;
   app.add_option("--socket", global.socket, "admin socket of meshd (default: $MESHD_ADMIN_SOCKET or /run/meshd/admin.sock)");
   app.add_option("-o,--output", global.output, "output format")->check(CLI::IsMember({"table", "json"}));
