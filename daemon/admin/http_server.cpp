@@ -1,6 +1,5 @@
 #include "daemon/admin/http_server.hpp"
 
-#include <liburing.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -177,7 +176,7 @@ void HttpServer::stop() {
 }
 
 void HttpServer::on_accept(int res, uint32_t flags) {
-  if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
+  if (!io::more_completions(flags)) armed_ = false;
   if (res >= 0) {
     base::Fd conn(res);
     if (stopping_ || conns_.size() >= options_.max_connections) {

@@ -4,9 +4,14 @@
 // multishot request stays armed. An Op must outlive its last CQE (STYLE.md, Ownership):
 // owners count their in-flight ops and free themselves only when the count drains to zero.
 // Ops belong to one loop thread.
+#include <liburing/io_uring.h>
+
 #include <cstdint>
 
 namespace mesh::io {
+
+// True while a multishot request stays armed after this completion (IORING_CQE_F_MORE).
+inline bool more_completions(uint32_t cqe_flags) { return (cqe_flags & IORING_CQE_F_MORE) != 0; }
 
 class Op {
  public:

@@ -1,6 +1,5 @@
 #include "daemon/proxy/relay_listener.hpp"
 
-#include <liburing.h>
 
 #include <cerrno>
 #include <cstring>
@@ -35,7 +34,7 @@ void RelayListener::stop() {
 void RelayListener::on_timer(io::Timer&) { arm(); }
 
 void RelayListener::on_accept(int res, uint32_t flags) {
-  if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
+  if (!io::more_completions(flags)) armed_ = false;
   if (res >= 0) {
     base::Fd conn(res);
     stats_.accepted.inc();
