@@ -4,7 +4,7 @@
 // multishot request stays armed. An Op must outlive its last CQE (STYLE.md, Ownership):
 // owners count their in-flight ops and free themselves only when the count drains to zero.
 // Ops belong to one loop thread.
-#include <liburing/io_uring.h>
+#include <liburing.h>
 
 #include <cstdint>
 
