@@ -287,6 +287,12 @@ std::vector<std::string> Capture::collect_garbage() {
   return gone;
 }
 
+base::Status Capture::upgrade() {
+  std::lock_guard lock(mu_);
+  if (ebpf_ == nullptr) return base::fail(base::Errc::Unsupported, "upgrade: capture mode is not eBPF");
+  return ebpf_->upgrade(options_, records_);
+}
+
 base::Status Capture::uninstall() {
   std::lock_guard lock(mu_);
   for (const auto& rec : records_) {

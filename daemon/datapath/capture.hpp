@@ -65,6 +65,9 @@ class Capture {
   std::vector<Enrolled> restore();
   // Names of the workloads removed because their netns or cgroup is gone.
   std::vector<std::string> collect_garbage();
+  // eBPF mode: loads the programs again and swaps them into the pinned links atomically
+  // (same link ids, new program ids); listeners and connections are untouched.
+  base::Status upgrade();
   // Removes every workload, link and pin (meshctl uninstall; tests).
   base::Status uninstall();
 

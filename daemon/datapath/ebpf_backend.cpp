@@ -198,6 +198,23 @@ base::Status EbpfBackend::reconcile(const std::vector<WorkloadRecord>& live) {
   return base::ok();
 }
 
+base::Status EbpfBackend::upgrade(const CaptureOptions& o, const std::vector<WorkloadRecord>& live) {
+  auto progs = ebpf::CapturePrograms::load(o.pin_dir);
+  if (!progs) return base::fail(std::move(progs.error()).wrap("upgrade capture programs"));
+  auto cgroup_id = attach_root(**progs, o);
+  if (!cgroup_id) return base::fail(std::move(cgroup_id.error()).wrap("upgrade capture programs"));
+  for (const auto& r : live) {
+    if (r.spec.bare_metal()) continue;
+    auto netns = Netns::open(r.spec.netns_path);
+    if (!netns || netns->inode() != r.netns_ino) continue;  // gone: garbage collection's job
+    if (auto st = (*progs)->attach_netns(netns->fd(), r.netns_ino); !st)
+      return base::fail(std::move(st.error()).wrap("upgrade capture programs"));
+  }
+  retired_.push_back(std::move(programs_));
+  programs_ = std::move(*progs);
+  return base::ok();
+}
+
 base::Status EbpfBackend::uninstall() {
   if (auto st = reconcile({}); !st) return st;
   if (auto st = programs_->detach_cgroup(cgroup_id_); !st) return st;

@@ -25,6 +25,11 @@ class EbpfBackend final : public CaptureBackend {
   // Deletes map entries and links that belong to no workload in `live` (after a crash, or a
   // netns that vanished while the daemon was down).
   base::Status reconcile(const std::vector<WorkloadRecord>& live);
+  // Loads the programs again (maps reused) and swaps them into every pinned link atomically:
+  // the upgrade path. Established connections are untouched; there is no window without
+  // capture. The previous programs are kept (detached) so that resolvers handed out earlier
+  // keep valid map descriptors.
+  base::Status upgrade(const CaptureOptions& options, const std::vector<WorkloadRecord>& live);
   // Detaches the cgroup links and removes every pin (uninstall).
   base::Status uninstall();
 
@@ -34,6 +39,7 @@ class EbpfBackend final : public CaptureBackend {
   EbpfBackend(std::unique_ptr<ebpf::CapturePrograms> programs, uint64_t cgroup_id)
       : programs_(std::move(programs)), cgroup_id_(cgroup_id) {}
   std::unique_ptr<ebpf::CapturePrograms> programs_;
+  std::vector<std::unique_ptr<ebpf::CapturePrograms>> retired_;
   uint64_t cgroup_id_;
 };
 

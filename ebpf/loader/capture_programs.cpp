@@ -42,7 +42,8 @@ void release_pinned(bpf_link* link) {
 // atomically; a missing or defunct one is (re)created with `attach`.
 base::Status ensure_link(bpf_program* prog, const std::string& path,
                          const std::function<bpf_link*()>& attach) {
-  if (bpf_link* old = bpf_link__open(path.c_str())) {
+  bpf_link* old = ::access(path.c_str(), F_OK) == 0 ? bpf_link__open(path.c_str()) : nullptr;
+  if (old != nullptr) {
     int err = bpf_link__update_program(old, prog);
     release_pinned(old);
     if (err == 0) return base::ok();
