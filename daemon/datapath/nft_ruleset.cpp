@@ -44,7 +44,7 @@ std::string output_chain(const NftParams& p) {
   if (!p.exclude_outbound_ports.empty())
     out += fmt::format("    tcp dport {} accept\n", port_set(p.exclude_outbound_ports));
   out += cidr_rules(p.exclude_outbound_cidrs, "daddr");
-  out += fmt::format("    redirect to :{}\n  }}\n", p.outbound_port);
+  out += fmt::format("    meta l4proto tcp redirect to :{}\n  }}\n", p.outbound_port);
   return out;
 }
 
@@ -58,7 +58,7 @@ std::string prerouting_chain(const NftParams& p) {
   if (!p.exclude_inbound_ports.empty())
     out += fmt::format("    tcp dport {} accept\n", port_set(p.exclude_inbound_ports));
   out += cidr_rules(p.exclude_inbound_cidrs, "saddr");
-  out += fmt::format("    redirect to :{}\n  }}\n", p.inbound_port);
+  out += fmt::format("    meta l4proto tcp redirect to :{}\n  }}\n", p.inbound_port);
   return out;
 }
 

@@ -154,7 +154,9 @@ class Harness:
         sh("ip", "-n", ns, "addr", "add", f"198.18.0.{i}/24", "dev", "eth0")
         sh("ip", "-n", ns, "addr", "add", f"2001:db8::{i}/64", "dev", "eth0", "nodad")
         sh("ip", "-n", ns, "link", "set", "eth0", "up")
-        sh("ip", "-n", ns, "link", "add", "br0", "type", "bridge")
+        # A fixed MAC: otherwise the bridge takes the lowest port MAC and changes it when a pod
+        # is added, leaving the pods' neighbour entries for their gateway stale.
+        sh("ip", "-n", ns, "link", "add", "br0", "address", f"02:00:00:00:{i:02x}:01", "type", "bridge")
         sh("ip", "-n", ns, "addr", "add", f"198.18.{i}.1/24", "dev", "br0")
         sh("ip", "-n", ns, "addr", "add", f"2001:db8:{i}::1/64", "dev", "br0", "nodad")
         sh("ip", "-n", ns, "link", "set", "br0", "up")
