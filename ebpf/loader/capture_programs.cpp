@@ -108,7 +108,10 @@ base::Result<std::unique_ptr<CapturePrograms>> CapturePrograms::load(const std::
   std::string maps_dir = pin_dir + "/maps";
   if (auto st = make_dirs(maps_dir); !st) return base::fail(std::move(st.error()).wrap("load capture programs"));
   if (auto st = make_dirs(pin_dir + "/links"); !st) return base::fail(std::move(st.error()).wrap("load capture programs"));
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps_dir.c_str());
+  // Filled by hand rather than with LIBBPF_OPTS, whose statement expression is not C++.
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.pin_root_path = maps_dir.c_str();
   auto skel = CaptureSkeleton::open(&opts);
   if (!skel) return base::fail(std::move(skel.error()).wrap("load capture programs"));
   if (auto st = skel->load(); !st) return base::fail(std::move(st.error()).wrap("load capture programs"));
