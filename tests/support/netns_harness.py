@@ -350,3 +350,35 @@ def mesh_prog_ids():
         return {p["id"] for p in json.loads(r.stdout or "[]") if p.get("name", "").startswith("mesh_")}
     except ValueError:
         return set()
+
+
+def demo(argv):
+    """python3 tests/support/netns_harness.py BUILD_DIR [auto|ebpf|nftables]: two nodes, three
+    pods, one daemon per node; enrolls two pods, makes a few connections and prints what the
+    applications and the daemons saw. The base of `./dev demo` for capture."""
+    build = os.path.abspath(argv[1])
+    mode = argv[2] if len(argv) > 2 else "auto"
+    enter_private_namespace()
+    with Harness(build) as h:
+        n1, n2 = h.add_node(), h.add_node()
+        a, plain, b = h.add_pod(n1), h.add_pod(n1), h.add_pod(n2)
+        for n in (n1, n2):
+            h.start_daemon(n, mode=mode)
+            print(f"{n.name}: {h.ctl(n, 'status').strip()}")
+        for p in (a, b):
+            print(f"enroll {p.name} {p.ip4} {p.ip6}: {h.enroll(p)}")
+        h.echo_server(b)
+        h.echo_server(plain)
+        for src, dst in [(a, b.addr(8080)), (a, b.addr(8080, v6=True)), (a, plain.addr(8080)), (plain, b.addr(8080))]:
+            print(f"{src.name} → {dst}: {h.client(src, dst)}")
+        for n in (n1, n2):
+            print(f"--- {n.name} daemon events")
+            print("\n".join(h.events(n)))
+            print(h.ctl(n, "workloads").strip())
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(demo.__doc__)
+        sys.exit(2)
+    demo(sys.argv)
