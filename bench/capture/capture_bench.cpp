@@ -1,7 +1,7 @@
-// capture_bench: connection set-up cost through capture. In one run it enrolls one pod netns
-// with eBPF capture and another with nftables capture with daemon/datapath, serves the pod's
-// outbound listener like the daemon does (accept → original-destination lookup → first byte
-// → close) and measures, from a client thread inside the pod, connect + first byte:
+// capture_bench: connection set-up cost through capture. With daemon/datapath it enrolls one
+// pod netns with eBPF capture and another with nftables capture, serves both outbound
+// listeners like the daemon does (accept → original-destination lookup → first byte → close)
+// and measures, from a client thread inside each pod, connect + first byte:
 //   direct   connect to the listener itself (127.0.0.1:15001): no capture involved
 //   captured connect to 198.19.0.1:80, redirected to the same listener by the capture mode
 // Both modes run at once on two pod netns, and the four paths alternate sample by sample, so

@@ -12,6 +12,7 @@
 #include "daemon/datapath/ebpf_backend.hpp"
 #include "daemon/datapath/nft_backend.hpp"
 #include "daemon/datapath/state_file.hpp"
+#include "ebpf/loader/bpffs.hpp"
 
 namespace mesh::datapath {
 namespace {
@@ -55,7 +56,16 @@ base::Result<std::unique_ptr<Capture>> Capture::create(CaptureOptions o) {
       base::log::warn("failed to start eBPF capture, using nftables: {}", eb.error().message());
     }
   }
-  if (!backend) backend = std::make_unique<NftBackend>(o);
+  if (!backend) {
+    backend = std::make_unique<NftBackend>(o);
+    // Pins of an earlier eBPF run would keep capturing outbound connects whose original
+    // destination nftables mode cannot look up: switching modes removes them.
+    if (ebpf::is_bpffs(o.bpffs) && ::access(o.pin_dir.c_str(), F_OK) == 0) {
+      base::log::warn("removing eBPF capture pins in '{}': capture mode is nftables", o.pin_dir);
+      if (auto st = ebpf::remove_pin_tree(o.pin_dir); !st)
+        base::log::error("failed to remove eBPF capture pins: {}", st.error().message());
+    }
+  }
   base::log::info("capture mode {}: {}", to_string(mode.mode), mode.reason);
   std::unique_ptr<Capture> c(new Capture(std::move(o), std::move(mode), std::move(probe),
                                          std::move(backend), ebpf));

@@ -144,6 +144,13 @@ void restart_and_pending(const Env& env) {
 }
 
 void fallback_and_nft_rollback(const Env& env) {
+  {
+    auto first = Capture::create(env.options(CaptureMode::Ebpf));
+    check(first && ::access((env.bpffs + "/meshd/v1/links").c_str(), F_OK) == 0, "an eBPF run leaves pins");
+  }
+  auto switched = Capture::create(env.options(CaptureMode::Nftables));
+  check(switched && ::access((env.bpffs + "/meshd/v1").c_str(), F_OK) != 0,
+        "switching to nftables removes the eBPF pins (no stale capture left)");
   auto o = env.options(CaptureMode::Auto);
   o.pin_dir = env.tmp + "/not-bpffs/meshd/v1";
   auto cap = Capture::create(o);
