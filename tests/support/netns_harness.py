@@ -1,0 +1,384 @@
+"""netns harness: nodes and pods as network namespaces, for the capture scenarios, the
+benchmark and `./dev demo`.
+
+Everything lives inside a private namespace of the harness's own: the process re-executes
+itself under `unshare --mount --propagation private` with a tmpfs on /run/netns and its own
+bpffs instance, so its namespaces and pins are invisible to the host and die with it. Cgroups
+(which are global) are created under <cgroup2 mount>/meshtest-<pid>/ and removed at teardown.
+
+    hub netns ── br0 ──┬── node1 netns eth0 198.18.0.1/24 2001:db8::1/64
+                       └── node2 netns eth0 198.18.0.2/24 2001:db8::2/64
+    node i: br0 198.18.i.1/24 2001:db8:i::1/64 ── pod j eth0 198.18.i.(10+j) 2001:db8:i::(10+j)
+
+Pods route 198.18.0.0/15 and 2001:db8::/32 via their node; there is no route out. Each node
+runs one daemon (in the node netns, cgroup meshtest-<pid>/node<i>/daemon), attached to the
+cgroup meshtest-<pid>/node<i> that holds the node's pods. The daemon command is a template
+(`daemon_cmd=` or $MESH_CAPTURE_DAEMON_CMD) with the placeholders {control} {events} {state}
+{pending} {bpffs} {pin_dir} {cgroup_root} {mode} {extra} {node}; commands reach it through
+its control socket, or through `ctl_cmd=` / $MESH_CAPTURE_CTL_CMD ({control} {args}) for a
+real meshctl. Teardown runs even when a scenario fails (context manager + atexit), kills only
+PIDs the harness started (and those in its own cgroups), and removes cgroups and pins.
+"""
+import atexit
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+PRIVATE_ENV = "MESH_HARNESS_PRIVATE"
+
+
+def skip(msg):
+    print(f"SKIP: {msg}")
+    sys.exit(SKIP)
+
+
+def enter_private_namespace():
+    """Re-executes the calling script inside a private mount namespace (once)."""
+    if os.geteuid() != 0:
+        skip("needs root")
+    if os.environ.get(PRIVATE_ENV) == "1":
+        os.makedirs("/run/netns", exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "meshtest", "/run/netns"], check=True)
+        return
+    env = dict(os.environ, **{PRIVATE_ENV: "1"})
+    argv = ["unshare", "--mount", "--propagation", "private", "--", sys.executable] + sys.argv
+    os.execvpe("unshare", argv, env)
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts:
+                i = parts.index("-")
+                if parts[i + 1] == "cgroup2":
+                    return parts[4]
+    return None
+
+
+def sh(*args, check=True, timeout=20):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+class Pod:
+    def __init__(self, node, index, name, netns, cgroup):
+        self.node, self.index, self.name = node, index, name
+        self.netns, self.cgroup = netns, cgroup
+        self.ip4 = f"198.18.{node.index}.{10 + index}"
+        self.ip6 = f"2001:db8:{node.index}::{10 + index}"
+
+    def addr(self, port, v6=False):
+        return f"[{self.ip6}]:{port}" if v6 else f"{self.ip4}:{port}"
+
+
+class Node:
+    def __init__(self, harness, index):
+        self.h, self.index = harness, index
+        self.name = f"{harness.prefix}n{index}"
+        self.netns = f"/run/netns/{self.name}"
+        self.cgroup = f"{harness.cgroot}/node{index}"
+        self.dir = f"{harness.tmp}/node{index}"
+        self.pods = []
+        self.daemon = None
+        self.control = f"{self.dir}/control.sock"
+        self.events_file = f"{self.dir}/events.log"
+        self.state = f"{self.dir}/workloads.state"
+        self.pending = f"{self.dir}/enroll.d"
+        self.pin_dir = f"{harness.bpffs}/node{index}/meshd/v1"
+
+
+class Harness:
+    def __init__(self, build_dir, daemon_cmd=None, ctl_cmd=None, verbose=False):
+        if os.environ.get(PRIVATE_ENV) != "1":
+            raise RuntimeError("call enter_private_namespace() first")
+        self.build = build_dir
+        self.tool = lambda name: os.path.join(build_dir, "tests", "support", name)
+        self.prefix = f"mt{os.getpid()}"
+        mount = cgroup2_mount()
+        if mount is None:
+            skip("no cgroup2 mount")
+        self.cgroot = f"{mount}/meshtest-{os.getpid()}"
+        self.tmp = tempfile.mkdtemp(prefix="meshtest-")
+        self.bpffs = f"{self.tmp}/bpffs"
+        self.daemon_cmd = daemon_cmd or os.environ.get("MESH_CAPTURE_DAEMON_CMD") or (
+            self.tool("capture_testd") + " --control {control} --events {events} --state-file {state}"
+            " --pending-dir {pending} --bpffs {bpffs} --pin-dir {pin_dir} --cgroup-root {cgroup_root}"
+            " --mode {mode} {extra}")
+        self.ctl_cmd = ctl_cmd or os.environ.get("MESH_CAPTURE_CTL_CMD")
+        self.verbose = verbose
+        self.nodes, self.procs, self.netns_names = [], [], []
+        self.closed = False
+        os.makedirs(self.bpffs)
+        sh("mount", "-t", "bpf", "bpf", self.bpffs)
+        os.makedirs(self.cgroot)
+        self.hub = f"{self.prefix}hub"
+        self._netns_add(self.hub)
+        sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", self.hub, "link", "set", "br0", "up")
+        atexit.register(self.teardown)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.teardown()
+        return False
+
+    # --- topology -------------------------------------------------------------------------
+    def _netns_add(self, name):
+        sh("ip", "netns", "add", name)
+        self.netns_names.append(name)
+        sh("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
+           "net.ipv6.conf.default.accept_dad=0")
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+
+    def add_node(self):
+        node = Node(self, len(self.nodes) + 1)
+        i, ns = node.index, node.name
+        os.makedirs(node.dir)
+        os.makedirs(f"{node.cgroup}/daemon")
+        self._netns_add(ns)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        sh("ip", "-n", self.hub, "link", "add", f"n{i}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+        sh("ip", "-n", self.hub, "link", "set", f"n{i}", "master", "br0", "up")
+        sh("ip", "-n", ns, "addr", "add", f"198.18.0.{i}/24", "dev", "eth0")
+        sh("ip", "-n", ns, "addr", "add", f"2001:db8::{i}/64", "dev", "eth0", "nodad")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        # A fixed MAC: otherwise the bridge takes the lowest port MAC and changes it when a pod
+        # is added, leaving the pods' neighbour entries for their gateway stale.
+        sh("ip", "-n", ns, "link", "add", "br0", "address", f"02:00:00:00:{i:02x}:01", "type", "bridge")
+        sh("ip", "-n", ns, "addr", "add", f"198.18.{i}.1/24", "dev", "br0")
+        sh("ip", "-n", ns, "addr", "add", f"2001:db8:{i}::1/64", "dev", "br0", "nodad")
+        sh("ip", "-n", ns, "link", "set", "br0", "up")
+        for other in self.nodes:
+            k = other.index
+            sh("ip", "-n", ns, "route", "add", f"198.18.{k}.0/24", "via", f"198.18.0.{k}")
+            sh("ip", "-n", ns, "-6", "route", "add", f"2001:db8:{k}::/64", "via", f"2001:db8::{k}")
+            sh("ip", "-n", other.name, "route", "add", f"198.18.{i}.0/24", "via", f"198.18.0.{i}")
+            sh("ip", "-n", other.name, "-6", "route", "add", f"2001:db8:{i}::/64", "via", f"2001:db8::{i}")
+        self.nodes.append(node)
+        return node
+
+    def add_pod(self, node, label=None):
+        j = len(node.pods) + 1
+        name = f"{node.name}p{j}"
+        pod = Pod(node, j, label or name, f"/run/netns/{name}", f"{node.cgroup}/pod{j}")
+        os.makedirs(pod.cgroup)
+        self._netns_add(name)
+        sh("ip", "-n", node.name, "link", "add", f"p{j}", "type", "veth", "peer", "name", "eth0", "netns", name)
+        sh("ip", "-n", node.name, "link", "set", f"p{j}", "master", "br0", "up")
+        sh("ip", "-n", name, "addr", "add", f"{pod.ip4}/24", "dev", "eth0")
+        sh("ip", "-n", name, "addr", "add", f"{pod.ip6}/64", "dev", "eth0", "nodad")
+        sh("ip", "-n", name, "link", "set", "eth0", "up")
+        sh("ip", "-n", name, "route", "add", "198.18.0.0/15", "via", f"198.18.{node.index}.1")
+        sh("ip", "-n", name, "-6", "route", "add", "2001:db8::/32", "via", f"2001:db8:{node.index}::1")
+        node.pods.append(pod)
+        return pod
+
+    # --- processes ------------------------------------------------------------------------
+    def _wrap(self, cgroup, netns, cmd):
+        return [self.tool("netns_exec"), "--cgroup", cgroup, "--netns", netns, "--"] + cmd
+
+    def spawn_in_pod(self, pod, cmd, wait_ready=False):
+        p = subprocess.Popen(self._wrap(pod.cgroup, pod.netns, cmd), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        if wait_ready:
+            line = p.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"{cmd[0]} in {pod.name} did not start: {line} {p.stderr.read()}")
+        return p
+
+    def run_in_pod(self, pod, cmd, timeout=60):
+        r = subprocess.run(self._wrap(pod.cgroup, pod.netns, cmd), capture_output=True, text=True,
+                           timeout=timeout)
+        if self.verbose:
+            print(f"[{pod.name}] {' '.join(cmd)} -> {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+        return r
+
+    def echo_server(self, pod, port=8080):
+        return self.spawn_in_pod(pod, [self.tool("capture_echo"), "--port", str(port)], wait_ready=True)
+
+    def client(self, pod, addr, *extra, timeout=60):
+        r = self.run_in_pod(pod, [self.tool("capture_client"), "--connect", addr] + list(extra), timeout=timeout)
+        return r.stdout.strip()
+
+    # --- daemons --------------------------------------------------------------------------
+    def start_daemon(self, node, mode="auto", extra=""):
+        node.mode, node.extra = mode, extra
+        fields = dict(control=node.control, events=node.events_file, state=node.state, pending=node.pending,
+                      bpffs=self.bpffs, pin_dir=node.pin_dir, cgroup_root=node.cgroup, mode=mode,
+                      extra=extra, node=node.name)
+        cmd = shlex.split(self.daemon_cmd.format(**fields))
+        if os.path.exists(node.control):
+            os.unlink(node.control)
+        log = open(f"{node.dir}/daemon.log", "a")
+        node.daemon = subprocess.Popen(self._wrap(f"{node.cgroup}/daemon", node.netns, cmd),
+                                       stdout=log, stderr=log)
+        self.procs.append(node.daemon)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if node.daemon.poll() is not None:
+                raise RuntimeError(f"daemon on {node.name} exited: {self.daemon_log(node)}")
+            if os.path.exists(node.control):
+                try:
+                    self.ctl(node, "status")
+                    return node.daemon
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"daemon on {node.name} not ready: {self.daemon_log(node)}")
+
+    def kill_daemon(self, node, sig=signal.SIGKILL):
+        if node.daemon and node.daemon.poll() is None:
+            node.daemon.send_signal(sig)
+            node.daemon.wait(timeout=10)
+
+    def daemon_log(self, node):
+        try:
+            with open(f"{node.dir}/daemon.log") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def ctl(self, node, command):
+        if self.ctl_cmd:
+            cmd = shlex.split(self.ctl_cmd.format(control=node.control, args=command))
+            return sh(*cmd, check=False).stdout
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(node.control)
+            s.sendall((command + "\n").encode())
+            chunks = []
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+        return b"".join(chunks).decode()
+
+    def enroll(self, pod, name=None, ips=None, netns=None, cgroup=None):
+        fields = [f"name={name or pod.name}", "namespace=default", f"sa={pod.name if pod else 'svc'}"]
+        if cgroup:
+            fields.append(f"cgroup={cgroup}")
+        else:
+            fields.append(f"netns={netns or pod.netns}")
+        for ip in (ips if ips is not None else [pod.ip4, pod.ip6]):
+            fields.append(f"ip={ip}")
+        node = pod.node if pod else self.nodes[0]
+        return self.ctl(node, "enroll\t" + "\t".join(fields)).strip()
+
+    def events(self, node):
+        try:
+            with open(node.events_file) as f:
+                return [l.strip() for l in f]
+        except OSError:
+            return []
+
+    def counters(self, node):
+        out = {}
+        for line in self.ctl(node, "counters").splitlines():
+            k, _, v = line.partition(" ")
+            out[k] = int(v)
+        return out
+
+    def pinned_link(self, node, name):
+        r = sh("bpftool", "link", "show", "pinned", f"{node.pin_dir}/links/{name}", "-j", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    # --- teardown -------------------------------------------------------------------------
+    def _cgroup_pids(self):
+        pids = []
+        for root, _dirs, files in os.walk(self.cgroot):
+            if "cgroup.procs" in files:
+                with open(os.path.join(root, "cgroup.procs")) as f:
+                    pids += [int(x) for x in f.read().split()]
+        return pids
+
+    def teardown(self):
+        if self.closed:
+            return
+        self.closed = True
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        for _ in range(50):  # our cgroups hold only processes we started
+            pids = self._cgroup_pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+        for node in self.nodes:
+            if node.daemon is not None and "capture_testd" in self.daemon_cmd:
+                sh(*shlex.split(self.daemon_cmd.split()[0]), "--uninstall", "--state-file", node.state,
+                   "--pending-dir", node.pending, "--bpffs", self.bpffs, "--pin-dir", node.pin_dir,
+                   "--cgroup-root", node.cgroup, "--mode", getattr(node, "mode", "auto"), check=False)
+        for root, dirs, _files in sorted(os.walk(self.cgroot), key=lambda t: -t[0].count("/")):
+            try:
+                os.rmdir(root)
+            except OSError as e:
+                print(f"teardown: cannot remove cgroup {root}: {e}", file=sys.stderr)
+        for name in reversed(self.netns_names):
+            sh("ip", "netns", "del", name, check=False)
+        sh("umount", self.bpffs, check=False)
+        sh("rm", "-rf", self.tmp, check=False)
+
+
+def mesh_prog_ids():
+    """IDs of loaded BPF programs named mesh_* (to check that nothing leaked)."""
+    r = sh("bpftool", "prog", "show", "-j", check=False)
+    try:
+        return {p["id"] for p in json.loads(r.stdout or "[]") if p.get("name", "").startswith("mesh_")}
+    except ValueError:
+        return set()
+
+
+def demo(argv):
+    """python3 tests/support/netns_harness.py BUILD_DIR [auto|ebpf|nftables]: two nodes, three
+    pods, one daemon per node; enrolls two pods, makes a few connections and prints what the
+    applications and the daemons saw. The base of `./dev demo` for capture."""
+    build = os.path.abspath(argv[1])
+    mode = argv[2] if len(argv) > 2 else "auto"
+    enter_private_namespace()
+    with Harness(build) as h:
+        n1, n2 = h.add_node(), h.add_node()
+        a, plain, b = h.add_pod(n1), h.add_pod(n1), h.add_pod(n2)
+        for n in (n1, n2):
+            h.start_daemon(n, mode=mode)
+            print(f"{n.name}: {h.ctl(n, 'status').strip()}")
+        for p in (a, b):
+            print(f"enroll {p.name} {p.ip4} {p.ip6}: {h.enroll(p)}")
+        h.echo_server(b)
+        h.echo_server(plain)
+        for src, dst in [(a, b.addr(8080)), (a, b.addr(8080, v6=True)), (a, plain.addr(8080)), (plain, b.addr(8080))]:
+            print(f"{src.name} → {dst}: {h.client(src, dst)}")
+        for n in (n1, n2):
+            print(f"--- {n.name} daemon events")
+            print("\n".join(h.events(n)))
+            print(h.ctl(n, "workloads").strip())
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(demo.__doc__)
+        sys.exit(2)
+    demo(sys.argv)
