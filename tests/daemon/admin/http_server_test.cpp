@@ -95,7 +95,8 @@ TEST_CASE("pipelined requests get their responses in order") {
 TEST_CASE("garbage gets a 400 and the server keeps serving others") {
   ServerFixture f;
   base::Fd bad = f.client();
-  auto r = exchange(bad.get(), std::string("\x16\x03\x01\x00\xff garbage\r\n\r\n", 20), true);
+  static const char kGarbage[] = "\x16\x03\x01\x00\xff garbage\r\n\r\n";
+  auto r = exchange(bad.get(), std::string(kGarbage, sizeof kGarbage - 1), true);
   CHECK(r.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
   base::Fd good = f.client();
   CHECK(exchange(good.get(), "GET /hello HTTP/1.1\r\n\r\n", false).find("200 OK") != std::string::npos);
