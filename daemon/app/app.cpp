@@ -24,11 +24,12 @@ unsigned worker_count(const config::RuntimeSettings& rt) {
   return n == 0 ? 1 : n;
 }
 
-// One SO_REUSEPORT listener per worker. With port 0 the first bind picks the port and the
-// others join it, so every worker serves the same address.
+// One SO_REUSEPORT listener per worker, so the kernel spreads connections. With port 0 the
+// first bind picks the port and the others join it, so every worker serves the same address.
 base::Status bind_relay(App::State& s, const config::RelaySettings& relay) {
   base::SocketAddr addr = relay.listen;
-  for (auto& worker : s.workers) {
+  std::vector<base::Fd> fds;
+  for (size_t i = 0; i < s.workers.size(); ++i) {
     auto fd = io::listen_tcp(addr);
     if (!fd) return base::fail(std::move(fd.error()).wrap(fmt::format("open relay '{}'", relay.name)));
     if (addr.port() == 0) {
@@ -36,12 +37,27 @@ base::Status bind_relay(App::State& s, const config::RelaySettings& relay) {
       if (!bound) return base::fail(bound.error());
       addr = *bound;
     }
-    // A target per worker: relays copy its shared_ptr, and per-worker copies keep that
-    // reference count off other cores' cache lines.
-    worker->add_relay(proxy::RelayTarget::make(relay.name, relay.upstream, relay.connect_timeout, relay.idle_timeout),
-                      std::move(*fd));
+    fds.push_back(std::move(*fd));
   }
-  s.relays.push_back(RelayInfo{relay.name, addr, relay.upstream});
+  ListenerPlan plan;
+  plan.kind = "relay";
+  plan.name = relay.name;
+  plan.listen = addr.to_string();
+  plan.upstream = relay.upstream.to_string();
+  plan.fds = std::move(fds);
+  plan.make_policy = [relay] {
+    // A policy per worker: relays copy its shared_ptr, and per-worker copies keep that
+    // reference count off other cores' cache lines.
+    auto p = std::make_shared<proxy::UpstreamPolicy>();
+    p->name = relay.name;
+    p->connect_timeout = relay.connect_timeout;
+    p->idle_timeout = relay.idle_timeout;
+    return p;
+  };
+  base::SocketAddr upstream = relay.upstream;
+  plan.destination = [upstream](int) { return proxy::Destination::to(upstream); };
+  auto id = install_listener(s, std::move(plan));
+  if (!id) return base::fail(id.error());
   return base::ok();
 }
 
@@ -86,7 +102,7 @@ base::Status open_servers(App::State& s) {
 uint64_t fd_backed_connections(const config::Settings& settings, size_t workers) {
   rlimit lim;
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
-  uint64_t reserve = 128 + settings.admin.max_connections + workers * (settings.relays.size() + 2);
+  uint64_t reserve = 256 + settings.admin.max_connections + workers * (settings.relays.size() + 2);
   return lim.rlim_cur > reserve ? (lim.rlim_cur - reserve) / 2 : 1;
 }
 
@@ -134,6 +150,7 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
     if (auto st = bind_relay(*s, relay); !st) return base::fail(st.error());
   }
   if (auto st = open_servers(*s); !st) return base::fail(st.error());
+  if (auto st = start_capture(*s); !st) return base::fail(std::move(st.error()).wrap("start capture"));
   add_collectors(*s);
   add_admin_routes(*s);
   return std::unique_ptr<App>(new App(std::move(s)));

@@ -160,8 +160,8 @@ void start_control(App::State& s) {
     parts.watchdog->start();
   }
   s.ready = true;
-  base::log::info("meshd {} ready: {} worker(s), {} relay(s), admin socket {}", base::kVersion, s.workers.size(),
-                  s.relays.size(), s.settings.admin.socket_path);
+  base::log::info("meshd {} ready: {} worker(s), {} listener(s), admin socket {}", base::kVersion, s.workers.size(),
+                  s.listeners.size(), s.settings.admin.socket_path);
   sd_notifyf(0, "READY=1\nSTATUS=serving with %zu worker(s)", s.workers.size());
 }
 

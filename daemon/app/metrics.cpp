@@ -35,51 +35,54 @@ void build_and_process(const App::State& s, Exposition& e) {
 }
 
 template <class Fn>
-uint64_t sum_relay(const App::State& s, size_t relay, Fn fn) {
+double sum(const ListenerEntry& l, Fn fn) {
   uint64_t total = 0;
-  for (const auto& w : s.workers) total += fn(w->relay_stats(relay));
-  return total;
+  for (const auto& st : l.stats) total += fn(*st);
+  return static_cast<double>(total);
 }
 
-void relays(const App::State& s, Exposition& e) {
-  e.family("meshd_connections_limit", "Configured maximum of relayed connections (runtime.max_connections).", MetricType::Gauge);
+// Every listener's connection metrics carry {kind, listener}: kind is relay, outbound
+// (a workload's captured connections out) or inbound (captured connections in).
+void listeners(const App::State& s, Exposition& e) {
+  e.family("meshd_connections_limit", "Maximum of relayed connections (runtime.max_connections, capped by RLIMIT_NOFILE).",
+           MetricType::Gauge);
   e.sample({}, static_cast<double>(s.budget->limit()));
   e.family("meshd_connections_opened_total", "Connections accepted and connected to their upstream.", MetricType::Counter);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
-    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.opened.value(); })));
+  for (const auto& l : s.listeners) {
+    e.sample({{"kind", l.kind}, {"listener", l.name}}, sum(l, [](const auto& st) { return st.opened.value(); }));
   }
   e.family("meshd_connections_active", "Connections accepted and not yet closed.", MetricType::Gauge);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
+  for (const auto& l : s.listeners) {
     int64_t active = 0;
-    for (const auto& w : s.workers) active += w->relay_stats(i).active.value();
-    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(active));
+    for (const auto& st : l.stats) active += st->active.value();
+    e.sample({{"kind", l.kind}, {"listener", l.name}}, static_cast<double>(active));
   }
   e.family("meshd_connections_closed_total", "Relayed connections that ended, by how they ended.", MetricType::Counter);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
+  for (const auto& l : s.listeners) {
     for (size_t r = 0; r < static_cast<size_t>(proxy::CloseReason::kCount); ++r) {
       auto reason = to_string(static_cast<proxy::CloseReason>(r));
-      e.sample({{"relay", s.relays[i].name}, {"reason", reason}},
-               static_cast<double>(sum_relay(s, i, [r](const auto& st) { return st.closed[r].value(); })));
+      e.sample({{"kind", l.kind}, {"listener", l.name}, {"reason", reason}},
+               sum(l, [r](const auto& st) { return st.closed[r].value(); }));
     }
   }
   e.family("meshd_connections_rejected_total", "Accepted connections that were not relayed, by reason.", MetricType::Counter);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
+  for (const auto& l : s.listeners) {
     for (size_t r = 0; r < static_cast<size_t>(proxy::RejectReason::kCount); ++r) {
       auto reason = to_string(static_cast<proxy::RejectReason>(r));
-      e.sample({{"relay", s.relays[i].name}, {"reason", reason}},
-               static_cast<double>(sum_relay(s, i, [r](const auto& st) { return st.rejected[r].value(); })));
+      e.sample({{"kind", l.kind}, {"listener", l.name}, {"reason", reason}},
+               sum(l, [r](const auto& st) { return st.rejected[r].value(); }));
     }
   }
   e.family("meshd_relay_bytes_total", "Bytes relayed, by direction (upstream: client to server).", MetricType::Counter);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
-    e.sample({{"relay", s.relays[i].name}, {"direction", "upstream"}},
-             static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.bytes_to_upstream.value(); })));
-    e.sample({{"relay", s.relays[i].name}, {"direction", "downstream"}},
-             static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.bytes_to_downstream.value(); })));
+  for (const auto& l : s.listeners) {
+    e.sample({{"kind", l.kind}, {"listener", l.name}, {"direction", "upstream"}},
+             sum(l, [](const auto& st) { return st.bytes_to_upstream.value(); }));
+    e.sample({{"kind", l.kind}, {"listener", l.name}, {"direction", "downstream"}},
+             sum(l, [](const auto& st) { return st.bytes_to_downstream.value(); }));
   }
   e.family("meshd_accept_errors_total", "Errors from accept (e.g. out of file descriptors).", MetricType::Counter);
-  for (size_t i = 0; i < s.relays.size(); ++i) {
-    e.sample({{"relay", s.relays[i].name}}, static_cast<double>(sum_relay(s, i, [](const auto& st) { return st.accept_errors.value(); })));
+  for (const auto& l : s.listeners) {
+    e.sample({{"kind", l.kind}, {"listener", l.name}}, sum(l, [](const auto& st) { return st.accept_errors.value(); }));
   }
 }
 
@@ -141,10 +144,11 @@ void config_reloads(const App::State& s, Exposition& e) {
 void add_collectors(App::State& s) {
   const App::State* sp = &s;
   s.registry.add([sp](Exposition& e) { build_and_process(*sp, e); });
-  s.registry.add([sp](Exposition& e) { relays(*sp, e); });
+  s.registry.add([sp](Exposition& e) { listeners(*sp, e); });
   s.registry.add([sp](Exposition& e) { loops(*sp, e); });
   s.registry.add([sp](Exposition& e) { servers(*sp, e); });
   s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
+  add_capture_collectors(s);
 }
 
 }  // namespace mesh::app

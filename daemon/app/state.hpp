@@ -18,6 +18,10 @@
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
 
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
 namespace mesh::app {
 
 struct ReloadRecord {
@@ -27,15 +31,33 @@ struct ReloadRecord {
   std::vector<std::string> restart_needed;  // changed settings that apply only after a restart
 };
 
-struct RelayInfo {
-  std::string name;
-  base::SocketAddr listen;  // the bound address (the real port when 0 was asked for)
-  base::SocketAddr upstream;
+// One logical listener (a relay, or a workload's outbound/inbound capture port) served by
+// every worker. Its stats are per worker; the scrape sums them.
+struct ListenerEntry {
+  uint64_t id = 0;
+  std::string kind;      // "relay", "outbound", "inbound"
+  std::string name;      // relay name, or "<namespace>/<workload>"
+  std::string listen;    // the bound address
+  std::string upstream;  // a fixed address, or "original destination"
+  std::vector<std::shared_ptr<proxy::RelayStats>> stats;  // one per worker
 };
 
-struct ControlParts;  // app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
-uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
-// control.cpp: signal reader, drainer, watchdog
+// An enrolled workload and the listeners serving it.
+struct WorkloadEntry {
+  std::string name;
+  std::string k8s_namespace;
+  std::string service_account;
+  std::string where;  // netns path or cgroup path
+  std::vector<std::string> ips;
+  std::vector<uint64_t> listener_ids;
+  base::Fd tunnel;  // the 15008 listener, held until HBONE serves it
+};
+
+struct CaptureState;  // capture.cpp: the datapath engine and the enrolled workloads
+struct CaptureStateDeleter {
+  void operator()(CaptureState* p) const;
+};
+struct ControlParts;  // control.cpp: signal reader, drainer, watchdog
 struct ControlPartsDeleter {
   void operator()(ControlParts* p) const;
 };
@@ -50,7 +72,9 @@ struct App::State {
   uint64_t fd_backed_connections = UINT64_MAX;  // what RLIMIT_NOFILE can back (2 fds each)
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::thread> threads;
-  std::vector<RelayInfo> relays;
+  std::vector<ListenerEntry> listeners;
+  uint64_t next_listener_id = 1;
+  std::unique_ptr<CaptureState, CaptureStateDeleter> capture;  // null when capture is off
 
   telemetry::Registry registry;
   admin::Router admin_routes;
@@ -68,8 +92,20 @@ struct App::State {
   int exit_code = 0;
 };
 
-// app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
-uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
+// listeners.cpp: serves `fds` (one per worker, or one shared by all) on every worker.
+struct ListenerPlan {
+  std::string kind, name, listen, upstream;
+  std::vector<base::Fd> fds;
+  std::function<std::shared_ptr<proxy::UpstreamPolicy>()> make_policy;  // one per worker
+  proxy::DestinationFn destination;
+};
+base::Result<uint64_t> install_listener(App::State& s, ListenerPlan plan);
+void remove_listener(App::State& s, uint64_t id, bool abort);
+// capture.cpp
+base::Status start_capture(App::State& s);
+void add_capture_routes(App::State& s);
+void add_capture_collectors(App::State& s);
+nlohmann::json capture_status(const App::State& s);
 // app.cpp: min(configured, what the descriptor limit backs), with a warning when capped.
 uint64_t effective_connection_limit(const App::State& s, uint64_t configured);
 // control.cpp

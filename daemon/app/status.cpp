@@ -36,12 +36,11 @@ json version_json() {
 
 json connections_json(const App::State& s) {
   uint64_t opened = 0, closed = 0, rejected = 0;
-  for (const auto& w : s.workers) {
-    for (size_t i = 0; i < w->relay_count(); ++i) {
-      const auto& st = w->relay_stats(i);
-      opened += st.opened.value();
-      for (const auto& c : st.closed) closed += c.value();
-      for (const auto& r : st.rejected) rejected += r.value();
+  for (const auto& l : s.listeners) {
+    for (const auto& st : l.stats) {
+      opened += st->opened.value();
+      for (const auto& c : st->closed) closed += c.value();
+      for (const auto& r : st->rejected) rejected += r.value();
     }
   }
   return {{"active", s.budget->active()}, {"limit", s.budget->limit()}, {"opened", opened},
@@ -50,15 +49,15 @@ json connections_json(const App::State& s) {
 
 json listeners_json(const App::State& s) {
   json out = json::array();
-  for (size_t i = 0; i < s.relays.size(); ++i) {
+  for (const auto& l : s.listeners) {
     int64_t active = 0;
     uint64_t opened = 0;
-    for (const auto& w : s.workers) {
-      active += w->relay_stats(i).active.value();
-      opened += w->relay_stats(i).opened.value();
+    for (const auto& st : l.stats) {
+      active += st->active.value();
+      opened += st->opened.value();
     }
-    out.push_back({{"name", s.relays[i].name}, {"kind", "relay"}, {"listen", s.relays[i].listen.to_string()},
-                   {"upstream", s.relays[i].upstream.to_string()}, {"active", active}, {"opened", opened}});
+    out.push_back({{"name", l.name}, {"kind", l.kind}, {"listen", l.listen}, {"upstream", l.upstream},
+                   {"active", active}, {"opened", opened}});
   }
   return out;
 }
@@ -80,6 +79,7 @@ std::string status_json(const App::State& s) {
   j["workers"] = s.workers.size();
   j["io_uring"] = {{"kernel", s.options.io_uring.kernel}, {"notes", s.options.io_uring.notes}};
   j["listeners"] = listeners_json(s);
+  j["capture"] = capture_status(s);
   j["admin"] = admin;
   j["config"] = {{"source", s.settings.source.empty() ? "(built-in defaults)" : s.settings.source},
                  {"last_reload", reload_json(s.last_reload)}};
@@ -109,6 +109,7 @@ void add_admin_routes(App::State& s) {
   s.metrics_routes.add("GET", "/metrics", metrics);
   s.metrics_routes.add("GET", "/stats/prometheus", metrics);
   s.readiness_routes.add("GET", "/healthz/ready", ready);
+  add_capture_routes(s);
 }
 
 }  // namespace mesh::app

@@ -49,11 +49,34 @@ struct RelaySettings {
   base::Duration idle_timeout = 1h;
 };
 
+// Transparent capture of enrolled workloads (docs/capture.md). mode "off" runs meshd as a
+// plain relay with no kernel capture at all.
+struct CaptureSettings {
+  std::string mode = "auto";                 // auto | ebpf | nftables | off
+  std::vector<uint16_t> exclude_outbound_ports;
+  std::vector<uint16_t> exclude_inbound_ports;
+  std::vector<base::Cidr> exclude_outbound_cidrs;
+  std::vector<base::Cidr> exclude_inbound_cidrs;
+  std::string bpffs = "/sys/fs/bpf";
+  std::string pin_dir = "/sys/fs/bpf/meshd/v1";
+  std::string state_file = "/var/lib/meshd/workloads.state";
+  std::string pending_dir = "/var/lib/meshd/enroll.d";
+  std::string cgroup_root;                   // "": the cgroup2 mount root
+  uint32_t mark = 0x539;
+  uint32_t mark_mask = 0xfff;
+  uint16_t outbound_port = 15001;
+  uint16_t inbound_port = 15006;
+  uint16_t tunnel_port = 15008;
+  std::string nft_command = "nft";
+  base::Duration gc_interval = 1s;           // how often vanished netns/cgroups are noticed
+};
+
 struct Settings {
   std::string source;                        // the file it was read from ("" for defaults)
   NodeSettings node;
   RuntimeSettings runtime;
   AdminSettings admin;
+  CaptureSettings capture;
   std::vector<RelaySettings> relays;
 };
 

@@ -64,6 +64,39 @@ void read_admin(TomlReader& root, AdminSettings& admin, const std::string& file,
   r.finish();
 }
 
+void read_capture(TomlReader& root, CaptureSettings& c, const std::string& file, Diagnostics& out) {
+  const toml::table* t = root.table("capture");
+  if (t == nullptr) return;
+  TomlReader r(*t, file, out);
+  r.string("mode", c.mode);
+  if (c.mode != "auto" && c.mode != "ebpf" && c.mode != "nftables" && c.mode != "off") {
+    r.error_at_key("mode", fmt::format("unknown capture mode '{}' (auto, ebpf, nftables, off)", c.mode));
+  }
+  r.port_list("exclude_outbound_ports", c.exclude_outbound_ports);
+  r.port_list("exclude_inbound_ports", c.exclude_inbound_ports);
+  r.cidr_list("exclude_outbound_cidrs", c.exclude_outbound_cidrs);
+  r.cidr_list("exclude_inbound_cidrs", c.exclude_inbound_cidrs);
+  r.string("bpffs", c.bpffs);
+  r.string("pin_dir", c.pin_dir);
+  r.string("state_file", c.state_file);
+  r.string("pending_dir", c.pending_dir);
+  r.string("cgroup_root", c.cgroup_root);
+  r.integer("mark", c.mark, 1, 0xffffffff);
+  r.integer("mark_mask", c.mark_mask, 1, 0xffffffff);
+  r.integer("outbound_port", c.outbound_port, 1, 65535);
+  r.integer("inbound_port", c.inbound_port, 1, 65535);
+  r.integer("tunnel_port", c.tunnel_port, 1, 65535);
+  r.string("nft_command", c.nft_command);
+  r.duration("gc_interval", c.gc_interval);
+  if (c.pin_dir.rfind(c.bpffs, 0) != 0) {
+    r.error_at_key("pin_dir", fmt::format("'pin_dir' must be inside bpffs '{}'", c.bpffs));
+  }
+  if (c.outbound_port == c.inbound_port || c.inbound_port == c.tunnel_port || c.outbound_port == c.tunnel_port) {
+    r.error_at(t->source(), "capture ports must differ from each other");
+  }
+  r.finish();
+}
+
 void read_relays(TomlReader& root, std::vector<RelaySettings>& relays, const std::string& file, Diagnostics& out) {
   std::set<std::string> names;
   std::set<base::SocketAddr> listens;
@@ -123,6 +156,7 @@ SettingsResult parse_settings(std::string_view text, std::string_view file_name)
   read_node(root, s.node, file, out);
   read_runtime(root, s.runtime, file, out);
   read_admin(root, s.admin, file, out);
+  read_capture(root, s.capture, file, out);
   read_relays(root, s.relays, file, out);
   root.finish();
   if (!out.empty()) {

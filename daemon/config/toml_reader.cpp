@@ -110,6 +110,37 @@ void TomlReader::optional_socket_addr(std::string_view key, std::optional<base::
   if (n != nullptr && out_.size() == errors) value = addr;
 }
 
+void TomlReader::port_list(std::string_view key, std::vector<uint16_t>& value) {
+  const toml::node* n = find(key);
+  if (n == nullptr) return;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) return error_at(n->source(), fmt::format("'{}' must be an array of ports", key));
+  std::vector<uint16_t> out;
+  for (const auto& elem : *arr) {
+    if (!elem.is_integer() || elem.as_integer()->get() < 1 || elem.as_integer()->get() > 65535) {
+      return error_at(elem.source(), fmt::format("'{}': ports are integers from 1 to 65535", key));
+    }
+    out.push_back(static_cast<uint16_t>(elem.as_integer()->get()));
+  }
+  value = std::move(out);
+}
+
+void TomlReader::cidr_list(std::string_view key, std::vector<base::Cidr>& value) {
+  const toml::node* n = find(key);
+  if (n == nullptr) return;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) return error_at(n->source(), fmt::format("'{}' must be an array of CIDRs", key));
+  std::vector<base::Cidr> out;
+  for (const auto& elem : *arr) {
+    auto text = elem.value<std::string>();
+    if (!text) return error_at(elem.source(), fmt::format("'{}': CIDRs are strings such as \"10.0.0.0/8\"", key));
+    auto cidr = base::Cidr::parse(*text);
+    if (!cidr) return error_at(elem.source(), fmt::format("'{}': {}", key, cidr.error().message()));
+    out.push_back(*cidr);
+  }
+  value = std::move(out);
+}
+
 const toml::table* TomlReader::table(std::string_view key) {
   const toml::node* n = find(key);
   if (n == nullptr) return nullptr;

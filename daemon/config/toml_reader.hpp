@@ -36,6 +36,9 @@ class TomlReader {
   // An address, or "" / "off" to disable.
   void optional_socket_addr(std::string_view key, std::optional<base::SocketAddr>& value);
 
+  void port_list(std::string_view key, std::vector<uint16_t>& value);
+  void cidr_list(std::string_view key, std::vector<base::Cidr>& value);
+
   // Sub-tables and arrays of tables; nullptr / empty when absent (a type error is recorded).
   const toml::table* table(std::string_view key);
   std::vector<const toml::table*> array_of_tables(std::string_view key);

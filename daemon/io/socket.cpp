@@ -1,6 +1,10 @@
 #include "daemon/io/socket.hpp"
 
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -9,6 +13,8 @@
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "daemon/base/check.hpp"
 
 namespace mesh::io {
 
@@ -68,6 +74,54 @@ Result<Fd> tcp_socket(const SocketAddr& for_addr) {
   Fd fd(::socket(for_addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return base::fail_errno("create TCP socket", errno);
   return fd;
+}
+
+namespace {
+
+// This thread's own netns, opened once per thread: where tcp_socket() returns after dialling
+// from a workload's netns.
+int home_netns() {
+  thread_local Fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  return home.get();
+}
+
+}  // namespace
+
+Result<Fd> tcp_socket(const SocketAddr& for_addr, const DialOptions& options) {
+  Fd fd;
+  if (options.netns_fd >= 0) {
+    int home = home_netns();
+    if (home < 0) return base::fail_errno("open this thread's network namespace", errno);
+    if (::setns(options.netns_fd, CLONE_NEWNET) != 0) return base::fail_errno("enter workload network namespace", errno);
+    fd.reset(::socket(for_addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    int socket_errno = errno;
+    // Not returning home would leave this worker in a pod's netns: a broken invariant.
+    MESH_CHECK(::setns(home, CLONE_NEWNET) == 0);
+    if (!fd) return base::fail_errno("create TCP socket in workload network namespace", socket_errno);
+  } else {
+    auto plain = tcp_socket(for_addr);
+    if (!plain) return plain;
+    fd = std::move(*plain);
+  }
+  if (options.mark != 0 && ::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &options.mark, sizeof options.mark) != 0) {
+    return base::fail_errno("set SO_MARK", errno);
+  }
+  if (options.bind_source != nullptr) {
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);  // port picked at connect
+    sockaddr_storage ss;
+    socklen_t len = SocketAddr(*options.bind_source, 0).to_sockaddr(ss);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      return base::fail_errno(fmt::format("bind source {}", options.bind_source->to_string()), errno);
+    }
+  }
+  return fd;
+}
+
+Result<Fd> socket_netns(int fd) {
+  Fd ns(::ioctl(fd, SIOCGSKNS));
+  if (!ns) return base::fail_errno("get a socket's network namespace (SIOCGSKNS)", errno);
+  return ns;
 }
 
 Result<SocketAddr> local_address(int fd) {

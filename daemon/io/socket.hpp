@@ -21,6 +21,18 @@ base::Result<base::Fd> listen_unix(const std::string& path, unsigned mode, int b
 // A non-blocking, close-on-exec TCP socket of the address's family, not yet connected.
 base::Result<base::Fd> tcp_socket(const base::SocketAddr& for_addr);
 
+// How the daemon dials for a workload: inside the workload's network namespace (setns on
+// the calling thread around socket(), then back), with SO_MARK so capture skips it, and
+// optionally bound to a source address (127.0.0.6 for the hop to a local application).
+struct DialOptions {
+  int netns_fd = -1;                        // -1: the calling thread's netns
+  uint32_t mark = 0;                        // 0: no mark
+  const base::IpAddr* bind_source = nullptr;
+};
+base::Result<base::Fd> tcp_socket(const base::SocketAddr& for_addr, const DialOptions& options);
+// The network namespace a socket lives in (ioctl SIOCGSKNS), as an fd usable with setns.
+base::Result<base::Fd> socket_netns(int fd);
+
 base::Result<base::SocketAddr> local_address(int fd);
 base::Result<base::SocketAddr> peer_address(int fd);
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/meshctl/status_commands.hpp"
+#include "daemon/meshctl/workload_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"meshctl: inspect and operate the meshd node daemon"};
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.add_option("--socket", global.socket, "admin socket of meshd (default: $MESHD_ADMIN_SOCKET or /run/meshd/admin.sock)");
   app.add_option("-o,--output", global.output, "output format")->check(CLI::IsMember({"table", "json"}));
   mesh::meshctl::add_status_commands(app, global);
+  mesh::meshctl::add_workload_commands(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

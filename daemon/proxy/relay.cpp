@@ -9,42 +9,43 @@
 
 namespace mesh::proxy {
 
-std::shared_ptr<const RelayTarget> RelayTarget::make(std::string name, base::SocketAddr upstream,
-                                                     base::Duration connect_timeout, base::Duration idle_timeout) {
-  auto t = std::make_shared<RelayTarget>();
-  t->name = std::move(name);
-  t->upstream = upstream;
-  t->upstream_len = upstream.to_sockaddr(t->upstream_sa);
-  t->connect_timeout = connect_timeout;
-  t->idle_timeout = idle_timeout;
-  return t;
+void Relay::start(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
+                  base::Fd downstream, const base::SocketAddr& upstream) {
+  auto* relay = new Relay(ctx, std::move(policy), std::move(stats), std::move(downstream));
+  relay->connect(upstream);
 }
 
-void Relay::start(WorkerContext& ctx, std::shared_ptr<const RelayTarget> target, RelayStats& stats, base::Fd downstream) {
-  auto* relay = new Relay(ctx, std::move(target), stats, std::move(downstream));
-  relay->connect();
-}
-
-Relay::Relay(WorkerContext& ctx, std::shared_ptr<const RelayTarget> target, RelayStats& stats, base::Fd downstream)
-    : ctx_(ctx), target_(std::move(target)), stats_(stats), down_(std::move(downstream)) {
+Relay::Relay(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
+             base::Fd downstream)
+    : ctx_(ctx), policy_(std::move(policy)), stats_holder_(std::move(stats)), stats_(*stats_holder_),
+      down_(std::move(downstream)) {
   ctx_.relays.push_back(*this);
   stats_.active.add(1);
 }
 
 Relay::~Relay() { ctx_.relays.remove(*this); }
 
-void Relay::connect() {
-  auto sock = io::tcp_socket(target_->upstream);
+void Relay::connect(const base::SocketAddr& upstream) {
+  io::DialOptions dial;
+  dial.netns_fd = policy_->netns ? policy_->netns->get() : -1;
+  dial.mark = policy_->mark;
+  const auto& source = upstream.ip().is_v4() ? policy_->source_v4 : policy_->source_v6;
+  if (source) dial.bind_source = &*source;
+  auto sock = io::tcp_socket(upstream, dial);
   if (!sock) {
-    base::log::warn("failed to create upstream socket for relay '{}': {}", target_->name, sock.error().message());
+    base::log::warn("failed to create upstream socket for '{}' to {}: {}", policy_->name, upstream.to_string(),
+                    sock.error().message());
     return reject(RejectReason::UpstreamError);
   }
   up_ = std::move(*sock);
   io::set_nodelay(up_.get());
   io::set_nodelay(down_.get());
+  sockaddr_storage ss;
+  socklen_t len = upstream.to_sockaddr(ss);
+  std::memcpy(&upstream_sa_, &ss, len);
   ++inflight_;
-  ctx_.loop.connect(connect_op_, up_.get(), reinterpret_cast<const sockaddr*>(&target_->upstream_sa), target_->upstream_len);
-  ctx_.loop.schedule_after(timer_, target_->connect_timeout);
+  ctx_.loop.connect(connect_op_, up_.get(), reinterpret_cast<const sockaddr*>(&upstream_sa_), len);
+  ctx_.loop.schedule_after(timer_, policy_->connect_timeout);
 }
 
 void Relay::on_connect(int res, uint32_t) {
@@ -61,7 +62,7 @@ void Relay::on_connect(int res, uint32_t) {
   state_ = State::Relaying;
   stats_.opened.inc();
   last_activity_ = ctx_.loop.now();
-  ctx_.loop.schedule_after(timer_, target_->idle_timeout);
+  ctx_.loop.schedule_after(timer_, policy_->idle_timeout);
   to_up_.attach(down_.get(), up_.get());
   to_down_.attach(up_.get(), down_.get());
   to_up_.arm_recv();
@@ -75,7 +76,7 @@ void Relay::on_timer(io::Timer&) {
     return;
   }
   if (state_ != State::Relaying) return;
-  auto idle_until = last_activity_ + target_->idle_timeout;
+  auto idle_until = last_activity_ + policy_->idle_timeout;
   if (ctx_.loop.now() >= idle_until) return close(CloseReason::IdleTimeout);
   ctx_.loop.schedule(timer_, idle_until);  // activity since arming: re-arm for the remainder
 }

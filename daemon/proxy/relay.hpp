@@ -12,9 +12,11 @@
 // Lifetime (STYLE.md): a Relay owns itself from start() until every submitted op has
 // completed. close() cancels what is in flight; the last completion frees it. Runs on one
 // worker thread.
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "daemon/base/fd.hpp"
@@ -26,30 +28,32 @@
 
 namespace mesh::proxy {
 
-// Where a relay listener sends its connections. Immutable; shared by its relays.
-struct RelayTarget {
-  std::string name;
-  base::SocketAddr upstream;
-  sockaddr_storage upstream_sa{};
-  socklen_t upstream_len = 0;
-  base::Duration connect_timeout;
-  base::Duration idle_timeout;
-
-  static std::shared_ptr<const RelayTarget> make(std::string name, base::SocketAddr upstream,
-                                                 base::Duration connect_timeout, base::Duration idle_timeout);
+// How the connections of one listener are dialled and timed. Immutable; shared by the
+// listener and its relays on one worker.
+struct UpstreamPolicy {
+  std::string name;                       // for logs
+  base::Duration connect_timeout = std::chrono::seconds(10);
+  base::Duration idle_timeout = std::chrono::hours(1);
+  std::shared_ptr<base::Fd> netns;        // dial inside this netns (null: the worker's own)
+  uint32_t mark = 0;                      // SO_MARK on upstream sockets (0: none)
+  std::optional<base::IpAddr> source_v4;  // bind the upstream socket to this source (IPv4)
+  std::optional<base::IpAddr> source_v6;  // ... and this one for IPv6 destinations
 };
 
 class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Handler {
  public:
   // Takes ownership of `downstream` (already counted against the budget) and starts
-  // connecting to the target. The relay frees itself when done.
-  static void start(WorkerContext& ctx, std::shared_ptr<const RelayTarget> target, RelayStats& stats, base::Fd downstream);
+  // connecting to `upstream`. The relay frees itself when done.
+  static void start(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy,
+                    std::shared_ptr<RelayStats> stats, base::Fd downstream, const base::SocketAddr& upstream);
 
   // Ends the connection now (drain deadline, shutdown), resetting both sides.
   void abort(CloseReason reason);
   // Frees a relay whose loop has stopped for good (daemon exit): no more completions will
   // come, so its in-flight count no longer matters. Closes both sockets.
   static void discard(Relay& relay);
+
+  const UpstreamPolicy& policy() const { return *policy_; }
 
  private:
   class Pipe final : public io::BufferRing::Waiter {
@@ -90,9 +94,10 @@ class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Ha
 
   enum class State : uint8_t { Connecting, Relaying, Closing };
 
-  Relay(WorkerContext& ctx, std::shared_ptr<const RelayTarget> target, RelayStats& stats, base::Fd downstream);
+  Relay(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
+        base::Fd downstream);
   ~Relay();
-  void connect();
+  void connect(const base::SocketAddr& upstream);
   void on_connect(int res, uint32_t flags);
   void on_timer(io::Timer& timer) override;
   void reject(RejectReason reason);
@@ -103,7 +108,8 @@ class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Ha
   void check_done();
 
   WorkerContext& ctx_;
-  std::shared_ptr<const RelayTarget> target_;
+  std::shared_ptr<const UpstreamPolicy> policy_;
+  std::shared_ptr<RelayStats> stats_holder_;  // keeps the stats alive after their listener goes
   RelayStats& stats_;
   base::Fd down_;
   base::Fd up_;
@@ -111,6 +117,10 @@ class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Ha
   io::Timer timer_{this};
   Pipe to_up_{*this, true};
   Pipe to_down_{*this, false};
+  union {
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } upstream_sa_{};  // must outlive the connect op
   base::MonoTime last_activity_{};
   uint16_t inflight_ = 0;
   State state_ = State::Connecting;

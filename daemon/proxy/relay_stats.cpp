@@ -10,6 +10,8 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::UpstreamUnreachable: return "upstream_unreachable";
     case RejectReason::UpstreamTimeout: return "upstream_timeout";
     case RejectReason::UpstreamError: return "upstream_error";
+    case RejectReason::NoDestination: return "no_destination";
+    case RejectReason::SelfCall: return "self_call";
     case RejectReason::kCount: break;
   }
   return "unknown";
@@ -22,6 +24,7 @@ std::string_view to_string(CloseReason r) {
     case CloseReason::DownstreamReset: return "downstream_reset";
     case CloseReason::UpstreamReset: return "upstream_reset";
     case CloseReason::DrainDeadline: return "drain_deadline";
+    case CloseReason::Unenrolled: return "unenrolled";
     case CloseReason::Error: return "error";
     case CloseReason::kCount: break;
   }

@@ -17,6 +17,8 @@ enum class RejectReason : uint8_t {
   UpstreamUnreachable,  // no route, network unreachable, address not available
   UpstreamTimeout,      // connect did not finish within connect_timeout
   UpstreamError,        // any other connect failure
+  NoDestination,        // a captured connection whose original destination is unknown
+  SelfCall,             // a captured connection to one of meshd's own ports (a loop)
   kCount,
 };
 
@@ -27,6 +29,7 @@ enum class CloseReason : uint8_t {
   DownstreamReset,
   UpstreamReset,
   DrainDeadline,   // still open when the drain deadline passed
+  Unenrolled,      // its workload was unenrolled or its netns disappeared
   Error,           // an unexpected I/O error
   kCount,
 };

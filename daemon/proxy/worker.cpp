@@ -26,13 +26,46 @@ Worker::~Worker() {
   buffers_.reset();
 }
 
-void Worker::add_relay(std::shared_ptr<const RelayTarget> target, base::Fd listen_fd) {
-  stats_.push_back(std::make_unique<RelayStats>());
-  listeners_.push_back(std::make_unique<RelayListener>(*ctx_, std::move(target), *stats_.back(), std::move(listen_fd)));
+void Worker::add_listener(ListenerSpec spec) {
+  // std::function needs a copyable callable: carry the move-only spec in a shared_ptr.
+  auto carried = std::make_shared<ListenerSpec>(std::move(spec));
+  loop_->post([this, carried] {
+    uint64_t id = carried->id;
+    auto listener = std::make_unique<Listener>(*ctx_, std::move(*carried));
+    if (ctx_->draining) {
+      listener->stop();
+    } else {
+      listener->start();
+    }
+    listeners_[id] = std::move(listener);
+  });
+}
+
+void Worker::remove_listener(uint64_t id, bool abort) {
+  loop_->post([this, id, abort] {
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) return;
+    it->second->stop();
+    if (abort) {
+      const UpstreamPolicy* policy = &it->second->policy();
+      abort_where([](const Relay& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
+    }
+    // Keep the stopped listener until its accept op has completed (it closes its socket then).
+    auto* raw = it->second.release();
+    listeners_.erase(it);
+    loop_->defer([raw] { delete raw; });
+  });
+}
+
+void Worker::abort_where(bool (*match)(const Relay&, const void*), const void* arg, CloseReason reason) {
+  for (Relay* r = ctx_->relays.front(); r != nullptr;) {
+    Relay* next = base::IntrusiveList<Relay>::next(*r);
+    if (match == nullptr || match(*r, arg)) r->abort(reason);
+    r = next;
+  }
 }
 
 base::Status Worker::run() {
-  for (auto& l : listeners_) l->start();
   // A cheap heartbeat for the systemd watchdog: a stuck worker stops refreshing it.
   struct Beat final : io::Timer::Handler {
     Worker* w;
@@ -57,18 +90,12 @@ base::MonoTime Worker::last_heartbeat() const {
 void Worker::stop_accepting() {
   loop_->post([this] {
     ctx_->draining = true;
-    for (auto& l : listeners_) l->stop();
+    for (auto& [id, l] : listeners_) l->stop();
   });
 }
 
 void Worker::abort_connections(CloseReason reason) {
-  loop_->post([this, reason] {
-    for (Relay* r = ctx_->relays.front(); r != nullptr;) {
-      Relay* next = base::IntrusiveList<Relay>::next(*r);
-      r->abort(reason);
-      r = next;
-    }
-  });
+  loop_->post([this, reason] { abort_where(nullptr, nullptr, reason); });
 }
 
 void Worker::stop() { loop_->request_stop(); }

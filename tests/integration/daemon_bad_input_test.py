@@ -18,7 +18,7 @@ def test_a_refusing_upstream_is_counted_and_the_client_closed():
                     assert s.recv(10) == b""
                 except ConnectionResetError:
                     raise AssertionError("the client should see a clean close, not a reset")
-        wait_for(lambda: d.metric("meshd_connections_rejected_total", relay="dead", reason="upstream_refused") == 5,
+        wait_for(lambda: d.metric("meshd_connections_rejected_total", listener="dead", reason="upstream_refused") == 5,
                  5, "5 refusals counted")
         assert d.status()["connections"]["active"] == 0
 
@@ -40,7 +40,7 @@ def test_a_resetting_upstream_is_counted_and_reset_downstream():
             raise AssertionError(f"expected a reset, got {data!r}")
         except ConnectionResetError:
             pass
-        wait_for(lambda: d.metric("meshd_connections_closed_total", relay="rst", reason="upstream_reset") == 1, 5,
+        wait_for(lambda: d.metric("meshd_connections_closed_total", listener="rst", reason="upstream_reset") == 1, 5,
                  "upstream reset counted")
     lsock.close()
 
@@ -92,9 +92,9 @@ def test_ten_thousand_connections_at_once_are_served_or_rejected_with_a_reason()
         assert served + rejected + failed == 10000
         assert failed == 0, f"{failed} connects failed outright"
         assert served >= 1000, (served, rejected)
-        limited = d.metric("meshd_connections_rejected_total", relay="flood", reason="connection_limit")
+        limited = d.metric("meshd_connections_rejected_total", listener="flood", reason="connection_limit")
         assert rejected == limited, (rejected, limited)
-        assert d.metric("meshd_connections_opened_total", relay="flood") == served
+        assert d.metric("meshd_connections_opened_total", listener="flood") == served
         wait_for(lambda: d.status()["connections"]["active"] == 0, 30, "all connections closed")
         wait_for(lambda: d.metric("process_open_fds") <= base_fds, 10, "descriptors back to the baseline")
         rss = d.metric("process_resident_memory_bytes")

@@ -34,9 +34,9 @@ def test_relay_carries_bytes_both_ways_and_counts_them():
         wait_for(lambda: d.status()["connections"]["active"] == 0, what="connections closed")
         st = d.status()
         assert st["connections"]["opened"] == 21 and st["connections"]["closed"] == 21, st
-        assert d.metric("meshd_relay_bytes_total", relay="web", direction="upstream") == len(payload) + sum(
+        assert d.metric("meshd_relay_bytes_total", listener="web", direction="upstream") == len(payload) + sum(
             len(b"hello %d" % i) for i in range(20))
-        assert d.metric("meshd_connections_closed_total", relay="web", reason="normal") == 21
+        assert d.metric("meshd_connections_closed_total", listener="web", reason="normal") == 21
         assert d.stop() == 0
     up.close()
 
@@ -53,7 +53,7 @@ def test_metrics_pass_promtool_and_both_paths_serve_them():
     with Meshd(relay_config("web", up.addr)) as d:
         roundtrip(d.listener("web"), b"x")
         text = d.scrape()
-        assert "meshd_build_info{" in text and 'meshd_connections_opened_total{relay="web"} 1' in text, text
+        assert "meshd_build_info{" in text and 'meshd_connections_opened_total{kind="relay",listener="web"} 1' in text, text
         r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stdout + r.stderr
         host, port = d.metrics_addr()

@@ -56,7 +56,9 @@ class Meshd:
         self.proc = None
 
     def write_config(self, config, workers=2, runtime=""):
+        # Capture stays off: these tests must not attach programs to the host's cgroup root.
         base = (f'[runtime]\nworkers = {workers}\ndrain_timeout = "2s"\n{runtime}'
+                f'[capture]\nmode = "off"\n'
                 f'[admin]\nsocket = "{self.socket}"\nmetrics_address = "127.0.0.1:0"\n'
                 f'readiness_address = "127.0.0.1:0"\n')
         with open(self.config_path, "w") as f:

@@ -76,7 +76,8 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
 
 struct RelayFixture {
   explicit RelayFixture(base::SocketAddr upstream, base::Duration idle = 1h, uint64_t limit = 1000,
-                        base::Duration connect_timeout = 5s, uint32_t buffers = 64)
+                        base::Duration connect_timeout = 5s, uint32_t buffers = 64,
+                        proxy::DestinationFn destination = nullptr)
       : budget(limit) {
     auto w = proxy::Worker::create({.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = buffers}, budget);
     REQUIRE(w);
@@ -84,16 +85,22 @@ struct RelayFixture {
     auto l = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
     REQUIRE(l);
     listen = io::local_address(l->get()).value();
-    worker->add_relay(proxy::RelayTarget::make("test", upstream, connect_timeout, idle), std::move(*l));
+    auto policy = std::make_shared<proxy::UpstreamPolicy>();
+    policy->name = "test";
+    policy->connect_timeout = connect_timeout;
+    policy->idle_timeout = idle;
+    if (!destination) destination = [upstream](int) { return proxy::Destination::to(upstream); };
+    worker->add_listener(proxy::ListenerSpec{1, std::move(*l), policy, stats_ptr, std::move(destination)});
     thread = std::thread([this] { REQUIRE(worker->run()); });
   }
   ~RelayFixture() {
     worker->stop();
     thread.join();
   }
-  const proxy::RelayStats& stats() const { return worker->relay_stats(0); }
+  const proxy::RelayStats& stats() const { return *stats_ptr; }
 
   proxy::ConnectionBudget budget;
+  std::shared_ptr<proxy::RelayStats> stats_ptr = std::make_shared<proxy::RelayStats>();
   std::unique_ptr<proxy::Worker> worker;
   base::SocketAddr listen;
   std::thread thread;

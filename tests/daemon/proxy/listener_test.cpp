@@ -1,4 +1,4 @@
-#include "daemon/proxy/relay_listener.hpp"
+#include "daemon/proxy/listener.hpp"
 
 #include <sys/ioctl.h>
 
@@ -42,6 +42,36 @@ TEST_CASE("after stop_accepting the listener is closed and open connections cont
   std::string got;
   CHECK(read_to_eof(a.get(), got));
   CHECK(got == "drain me");
+}
+
+TEST_CASE("a destination function can refuse a connection with a counted reason") {
+  Upstream up([](int) {}, 0);
+  RelayFixture relay(up.addr, std::chrono::hours(1), 10, std::chrono::seconds(5), 64,
+                     [](int) { return proxy::Destination::refuse(proxy::RejectReason::NoDestination); });
+  base::Fd c = connect_to(relay.listen);
+  std::string got;
+  CHECK_FALSE(read_to_eof(c.get(), got));
+  CHECK(eventually([&] {
+    return relay.stats().rejected[static_cast<size_t>(proxy::RejectReason::NoDestination)].value() == 1;
+  }));
+  CHECK(eventually([&] { return relay.budget.active() == 0; }));
+}
+
+TEST_CASE("removing a listener with abort resets its connections and closes its socket") {
+  Upstream up([](int fd) {
+    std::string ignored;
+    read_to_eof(fd, ignored);
+  });
+  RelayFixture relay(up.addr);
+  base::Fd a = connect_to(relay.listen);
+  REQUIRE(eventually([&] { return relay.stats().opened.value() == 1; }));
+  relay.worker->remove_listener(1, true);
+  std::string got;
+  CHECK_FALSE(read_to_eof(a.get(), got));
+  CHECK(eventually([&] {
+    return relay.stats().closed[static_cast<size_t>(proxy::CloseReason::Unenrolled)].value() == 1;
+  }));
+  CHECK(eventually([&] { return !connect_to(relay.listen).valid(); }));
 }
 
 TEST_CASE("abort_connections resets every open connection") {

@@ -1,0 +1,337 @@
+// Transparent capture in the daemon: starts the datapath engine, serves each enrolled
+// workload's outbound (15001) and inbound (15006) listeners on every worker, enrolls and
+// unenrolls through the admin API, and removes workloads whose netns disappeared.
+#include <fmt/format.h>
+
+#include "daemon/app/state.hpp"
+#include "daemon/base/log.hpp"
+#include "daemon/datapath/capture.hpp"
+#include "daemon/io/socket.hpp"
+
+namespace mesh::app {
+
+using nlohmann::json;
+
+struct CaptureState final : private io::Timer::Handler {
+  CaptureState(App::State& state) : s(state) {}
+  void on_timer(io::Timer&) override;
+
+  App::State& s;
+  std::unique_ptr<datapath::Capture> engine;  // null when capture is unavailable
+  std::string unavailable;                    // why, when engine is null
+  datapath::OrigDstResolver resolver;
+  std::map<std::string, WorkloadEntry> workloads;
+  uint64_t enrolled_ok = 0, enroll_failed = 0, unenrolled = 0, collected = 0;
+  io::Timer gc_timer{this};
+};
+
+void CaptureStateDeleter::operator()(CaptureState* p) const { delete p; }
+
+namespace {
+
+datapath::CaptureOptions capture_options(const config::CaptureSettings& c) {
+  datapath::CaptureOptions o;
+  o.mode = c.mode == "ebpf" ? datapath::CaptureMode::Ebpf
+           : c.mode == "nftables" ? datapath::CaptureMode::Nftables : datapath::CaptureMode::Auto;
+  o.exclude_outbound_ports = c.exclude_outbound_ports;
+  o.exclude_inbound_ports = c.exclude_inbound_ports;
+  o.exclude_outbound_cidrs = c.exclude_outbound_cidrs;
+  o.exclude_inbound_cidrs = c.exclude_inbound_cidrs;
+  o.bpffs = c.bpffs;
+  o.pin_dir = c.pin_dir;
+  o.state_file = c.state_file;
+  o.pending_dir = c.pending_dir;
+  o.cgroup_root = c.cgroup_root;
+  o.mark = c.mark;
+  o.mark_mask = c.mark_mask;
+  o.outbound_port = c.outbound_port;
+  o.inbound_port = c.inbound_port;
+  o.tunnel_port = c.tunnel_port;
+  o.nft_command = c.nft_command;
+  return o;
+}
+
+bool own_port(const config::CaptureSettings& c, uint16_t port) {
+  return port == c.outbound_port || port == c.inbound_port || port == c.tunnel_port;
+}
+
+std::shared_ptr<proxy::UpstreamPolicy> workload_policy(const App::State& s, const std::string& name,
+                                                       std::shared_ptr<base::Fd> netns, bool hop_to_app) {
+  auto p = std::make_shared<proxy::UpstreamPolicy>();
+  p->name = name;
+  p->netns = std::move(netns);
+  p->mark = s.settings.capture.mark;
+  if (hop_to_app) {
+    // The hop to a local application comes from 127.0.0.6 (::1 for IPv6), which capture
+    // never steers: no loop, and the app sees a recognisable peer (as with Istio).
+    p->source_v4 = base::IpAddr::parse("127.0.0.6").value();
+    p->source_v6 = base::IpAddr::parse("::1").value();
+  }
+  return p;
+}
+
+base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath::WorkloadRecord& rec) {
+  CaptureState& cs = *s.capture;
+  const auto& spec = rec.spec;
+  WorkloadEntry w{spec.name, spec.k8s_namespace, spec.service_account,
+                  spec.bare_metal() ? spec.cgroup_path : spec.netns_path, {}, {}, {}};
+  for (const auto& ip : spec.ips) w.ips.push_back(ip.to_string());
+  std::string label = spec.k8s_namespace + "/" + spec.name;
+  std::shared_ptr<base::Fd> netns;
+  if (!spec.bare_metal()) {
+    auto ns = io::socket_netns(e.listeners.outbound.get());
+    if (!ns) return base::fail(std::move(ns.error()).wrap(fmt::format("serve workload '{}'", spec.name)));
+    netns = std::make_shared<base::Fd>(std::move(*ns));
+  }
+  auto out_addr = io::local_address(e.listeners.outbound.get());
+  const config::CaptureSettings& cfg = s.settings.capture;
+  std::vector<base::IpAddr> own_ips = spec.ips;
+
+  ListenerPlan out;
+  out.kind = "outbound";
+  out.name = label;
+  out.listen = fmt::format("{} in {}", out_addr ? out_addr->to_string() : "?", w.where);
+  out.upstream = "original destination";
+  out.fds.push_back(std::move(e.listeners.outbound));
+  out.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, false); };
+  out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, cfg, own_ips](int fd) {
+    auto dst = resolver.outbound(cookie, fd);
+    if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+    bool to_self = dst->ip().is_loopback() || std::find(own_ips.begin(), own_ips.end(), dst->ip()) != own_ips.end();
+    if (to_self && own_port(cfg, dst->port())) return proxy::Destination::refuse(proxy::RejectReason::SelfCall);
+    return proxy::Destination::to(*dst);
+  };
+  auto out_id = install_listener(s, std::move(out));
+  if (!out_id) return base::fail(out_id.error());
+  w.listener_ids.push_back(*out_id);
+
+  if (e.listeners.inbound) {
+    auto in_addr = io::local_address(e.listeners.inbound.get());
+    ListenerPlan in;
+    in.kind = "inbound";
+    in.name = label;
+    in.listen = fmt::format("{} in {}", in_addr ? in_addr->to_string() : "?", w.where);
+    in.upstream = "original destination, from 127.0.0.6";
+    in.fds.push_back(std::move(e.listeners.inbound));
+    in.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, true); };
+    in.destination = [resolver = cs.resolver, cfg](int fd) {
+      auto dst = resolver.inbound(fd);
+      if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+      if (own_port(cfg, dst->port())) return proxy::Destination::refuse(proxy::RejectReason::SelfCall);
+      return proxy::Destination::to(*dst);
+    };
+    auto in_id = install_listener(s, std::move(in));
+    if (!in_id) return base::fail(in_id.error());
+    w.listener_ids.push_back(*in_id);
+  }
+  // The HBONE listener (15008) is not served yet: closing it makes tunnel connections fail
+  // fast (RST) instead of hanging in its backlog.
+  e.listeners.tunnel.reset();
+  cs.workloads[spec.name] = std::move(w);
+  return base::ok();
+}
+
+const datapath::WorkloadRecord* record_of(const CaptureState& cs, std::string_view name,
+                                          std::vector<datapath::WorkloadStatus>& cache) {
+  cache = cs.engine->workloads();
+  for (const auto& st : cache) {
+    if (st.record.spec.name == name) return &st.record;
+  }
+  return nullptr;
+}
+
+void drop_workload(App::State& s, const std::string& name) {
+  auto& cs = *s.capture;
+  auto it = cs.workloads.find(name);
+  if (it == cs.workloads.end()) return;
+  for (uint64_t id : it->second.listener_ids) remove_listener(s, id, true);
+  cs.workloads.erase(it);
+}
+
+}  // namespace
+
+void CaptureState::on_timer(io::Timer&) {
+  for (const auto& name : engine->collect_garbage()) {
+    auto it = workloads.find(name);
+    std::string label = it == workloads.end() ? name : it->second.k8s_namespace + "/" + name;
+    base::log::info("workload '{}' removed: its network namespace or cgroup is gone", label);
+    drop_workload(s, name);
+    ++collected;
+  }
+  s.control->schedule_after(gc_timer, s.settings.capture.gc_interval);
+}
+
+base::Status start_capture(App::State& s) {
+  const auto& cfg = s.settings.capture;
+  if (cfg.mode == "off") return base::ok();
+  s.capture.reset(new CaptureState(s));
+  auto engine = datapath::Capture::create(capture_options(cfg));
+  if (!engine) {
+    if (cfg.mode != "auto") return base::fail(engine.error());
+    s.capture->unavailable = engine.error().message();
+    base::log::warn("transparent capture is unavailable, serving relays only: {}", s.capture->unavailable);
+    return base::ok();
+  }
+  CaptureState& cs = *s.capture;
+  cs.engine = std::move(*engine);
+  cs.resolver = cs.engine->resolver();
+  const auto& mode = cs.engine->mode();
+  base::log::info("transparent capture: {} ({})", datapath::to_string(mode.mode), mode.reason);
+  std::vector<datapath::WorkloadStatus> cache;
+  for (auto& e : cs.engine->restore()) {
+    std::string name = e.name;
+    const auto* rec = record_of(cs, name, cache);
+    if (rec == nullptr) continue;
+    if (auto st = serve_workload(s, std::move(e), *rec); !st) {
+      base::log::error("failed to serve restored workload '{}': {}", name, st.error().message());
+    }
+  }
+  s.control->schedule_after(cs.gc_timer, cfg.gc_interval);
+  return base::ok();
+}
+
+namespace {
+
+int status_for(const base::Error& e) {
+  switch (e.code()) {
+    case base::Errc::Invalid: return 400;
+    case base::Errc::NotFound: return 404;
+    case base::Errc::Exists: return 409;
+    case base::Errc::Unsupported: return 501;
+    default: return 500;
+  }
+}
+
+base::Result<datapath::WorkloadSpec> spec_from_json(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return base::fail(base::Errc::Invalid, "the request body must be a JSON object");
+  datapath::WorkloadSpec spec;
+  try {
+    spec.name = j.value("name", "");
+    spec.k8s_namespace = j.value("namespace", "default");
+    spec.service_account = j.value("service_account", "default");
+    spec.netns_path = j.value("netns", "");
+    spec.cgroup_path = j.value("cgroup", "");
+    for (const auto& ip : j.value("ips", json::array())) {
+      auto addr = base::IpAddr::parse(ip.get<std::string>());
+      if (!addr) return base::fail(addr.error());
+      spec.ips.push_back(*addr);
+    }
+  } catch (const json::exception& e) {
+    return base::fail(base::Errc::Invalid, fmt::format("malformed workload: {}", e.what()));
+  }
+  return spec;
+}
+
+json workload_json(const App::State& s, const datapath::WorkloadStatus& st) {
+  const auto& spec = st.record.spec;
+  json ips = json::array();
+  for (const auto& ip : spec.ips) ips.push_back(ip.to_string());
+  json j = {{"name", spec.name}, {"namespace", spec.k8s_namespace}, {"service_account", spec.service_account},
+            {"ips", ips}, {"mode", datapath::to_string(st.record.mode)}, {"status", st.status}};
+  if (spec.bare_metal()) j["cgroup"] = spec.cgroup_path;
+  else j["netns"] = spec.netns_path;
+  int64_t active = 0;
+  uint64_t opened = 0;
+  auto it = s.capture->workloads.find(spec.name);
+  if (it != s.capture->workloads.end()) {
+    for (const auto& l : s.listeners) {
+      if (std::find(it->second.listener_ids.begin(), it->second.listener_ids.end(), l.id) == it->second.listener_ids.end()) continue;
+      for (const auto& stats : l.stats) {
+        active += stats->active.value();
+        opened += stats->opened.value();
+      }
+    }
+  } else {
+    j["status"] = "not served";
+  }
+  j["connections"] = {{"active", active}, {"opened", opened}};
+  return j;
+}
+
+admin::Response unavailable(const App::State& s) {
+  if (!s.capture) return admin::Response::error(503, "transparent capture is off (capture.mode = \"off\")");
+  return admin::Response::error(503, "transparent capture is unavailable: " + s.capture->unavailable);
+}
+
+admin::Response enroll(App::State& s, const admin::Request& req) {
+  if (!s.capture || !s.capture->engine) return unavailable(s);
+  CaptureState& cs = *s.capture;
+  auto spec = spec_from_json(req.message.body);
+  if (!spec) return admin::Response::error(400, spec.error().message());
+  auto e = cs.engine->enroll(*spec);
+  if (!e) {
+    ++cs.enroll_failed;
+    base::log::warn("failed to enroll workload '{}': {}", spec->name, e.error().message());
+    return admin::Response::error(status_for(e.error()), e.error().message());
+  }
+  std::vector<datapath::WorkloadStatus> cache;
+  const auto* rec = record_of(cs, spec->name, cache);
+  if (auto st = serve_workload(s, std::move(*e), *rec); !st) {
+    (void)cs.engine->unenroll(spec->name);
+    ++cs.enroll_failed;
+    return admin::Response::error(500, st.error().message());
+  }
+  ++cs.enrolled_ok;
+  for (const auto& st : cache) {
+    if (st.record.spec.name == spec->name) return admin::Response::json(workload_json(s, st).dump(2) + "\n", 201);
+  }
+  return admin::Response::json("{}\n", 201);
+}
+
+admin::Response unenroll(App::State& s, const admin::Request& req) {
+  if (!s.capture || !s.capture->engine) return unavailable(s);
+  std::string name(req.param("name"));
+  if (name.empty()) return admin::Response::error(400, "missing ?name=WORKLOAD");
+  if (auto st = s.capture->engine->unenroll(name); !st) return admin::Response::error(status_for(st.error()), st.error().message());
+  drop_workload(s, name);
+  ++s.capture->unenrolled;
+  base::log::info("workload '{}' unenrolled", name);
+  return admin::Response::json(json({{"unenrolled", name}}).dump() + "\n");
+}
+
+}  // namespace
+
+void add_capture_routes(App::State& s) {
+  App::State* sp = &s;
+  s.admin_routes.add("GET", "/v1/workloads", [sp](const admin::Request&) {
+    if (!sp->capture || !sp->capture->engine) return unavailable(*sp);
+    json out = json::array();
+    for (const auto& st : sp->capture->engine->workloads()) out.push_back(workload_json(*sp, st));
+    return admin::Response::json(out.dump(2) + "\n");
+  });
+  s.admin_routes.add("POST", "/v1/workloads", [sp](const admin::Request& r) { return enroll(*sp, r); });
+  s.admin_routes.add("DELETE", "/v1/workloads", [sp](const admin::Request& r) { return unenroll(*sp, r); });
+}
+
+json capture_status(const App::State& s) {
+  if (!s.capture) return {{"mode", "off"}, {"reason", "capture.mode = \"off\""}};
+  if (!s.capture->engine) return {{"mode", "unavailable"}, {"reason", s.capture->unavailable}};
+  const auto& m = s.capture->engine->mode();
+  return {{"mode", datapath::to_string(m.mode)}, {"reason", m.reason}, {"workloads", s.capture->workloads.size()}};
+}
+
+void add_capture_collectors(App::State& s) {
+  const App::State* sp = &s;
+  s.registry.add([sp](telemetry::Exposition& e) {
+    using telemetry::MetricType;
+    json st = capture_status(*sp);
+    e.family("meshd_capture_mode", "Transparent capture mode in use (1 for the active one).", MetricType::Gauge);
+    e.sample({{"mode", st["mode"].get<std::string>()}}, 1);
+    if (!sp->capture || !sp->capture->engine) return;
+    const CaptureState& cs = *sp->capture;
+    e.family("meshd_workloads", "Workloads enrolled for capture on this node.", MetricType::Gauge);
+    e.sample({}, static_cast<double>(cs.workloads.size()));
+    e.family("meshd_enrollments_total", "Enrollment requests, by result.", MetricType::Counter);
+    e.sample({{"result", "ok"}}, static_cast<double>(cs.enrolled_ok));
+    e.sample({{"result", "failed"}}, static_cast<double>(cs.enroll_failed));
+    e.family("meshd_unenrollments_total", "Workloads removed, by cause.", MetricType::Counter);
+    e.sample({{"cause", "request"}}, static_cast<double>(cs.unenrolled));
+    e.sample({{"cause", "netns_gone"}}, static_cast<double>(cs.collected));
+    e.family("meshd_capture_events_total", "Decisions of the capture programs in the kernel, by event.", MetricType::Counter);
+    auto counters = cs.engine->counters();
+    for (size_t i = 0; i < ebpf::kStatCount; ++i) e.sample({{"event", ebpf::kStatNames[i]}}, static_cast<double>(counters.bpf[i]));
+  });
+}
+
+}  // namespace mesh::app
