@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "daemon/base/log.hpp"
 #include "daemon/io/socket.hpp"
@@ -20,12 +21,18 @@ void Listener::arm() {
   ctx_.loop.accept_multishot(accept_op_, spec_.fd.get());
 }
 
-void Listener::stop() {
+void Listener::stop(std::function<void()> on_closed) {
   if (stopping_) return;
   stopping_ = true;
+  on_closed_ = std::move(on_closed);
   ctx_.loop.cancel(retry_timer_);
   if (armed_) ctx_.loop.cancel_op(accept_op_);  // the final completion closes the socket
-  else spec_.fd.reset();
+  else closed_now();
+}
+
+void Listener::closed_now() {
+  spec_.fd.reset();
+  if (on_closed_) ctx_.loop.defer(std::exchange(on_closed_, nullptr));
 }
 
 void Listener::on_timer(io::Timer&) { arm(); }
@@ -57,7 +64,7 @@ void Listener::on_accept(int res, uint32_t flags) {
     return;
   }
   if (stopping_) {
-    if (!armed_) spec_.fd.reset();
+    if (!armed_) closed_now();
   } else if (!armed_) {
     arm();
   }

@@ -44,8 +44,10 @@ class Listener final : private io::Timer::Handler {
   Listener& operator=(const Listener&) = delete;
 
   void start();
-  // Stops accepting and closes the listen socket once the kernel has let go of it.
-  void stop();
+  // Stops accepting and closes the listen socket once the kernel has let go of it, then
+  // calls `on_closed` (from the loop, never from inside stop()). Only after that may the
+  // listener be destroyed while its loop runs: a cancelled accept still completes.
+  void stop(std::function<void()> on_closed = {});
   bool closed() const { return !spec_.fd.valid(); }
   uint64_t id() const { return spec_.id; }
   const RelayStats& stats() const { return *spec_.stats; }
@@ -55,6 +57,7 @@ class Listener final : private io::Timer::Handler {
   void on_accept(int res, uint32_t flags);
   void on_timer(io::Timer&) override;
   void arm();
+  void closed_now();
 
   WorkerContext& ctx_;
   ListenerSpec spec_;
@@ -62,6 +65,7 @@ class Listener final : private io::Timer::Handler {
   io::Timer retry_timer_{this};
   bool armed_ = false;
   bool stopping_ = false;
+  std::function<void()> on_closed_;
 };
 
 }  // namespace mesh::proxy

@@ -22,6 +22,7 @@ Worker::Worker(const WorkerOptions& options, std::unique_ptr<io::Loop> loop) : o
 Worker::~Worker() {
   // The loop has stopped for good: free what is left, then the buffers, then the ring.
   listeners_.clear();
+  retiring_.clear();
   while (Relay* r = ctx_ ? ctx_->relays.front() : nullptr) Relay::discard(*r);
   buffers_.reset();
 }
@@ -45,15 +46,15 @@ void Worker::remove_listener(uint64_t id, bool abort) {
   loop_->post([this, id, abort] {
     auto it = listeners_.find(id);
     if (it == listeners_.end()) return;
-    it->second->stop();
     if (abort) {
       const UpstreamPolicy* policy = &it->second->policy();
       abort_where([](const Relay& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
     }
-    // Keep the stopped listener until its accept op has completed (it closes its socket then).
-    auto* raw = it->second.release();
+    // The listener lives on until its cancelled accept has completed.
+    Listener* raw = it->second.get();
+    retiring_[raw] = std::move(it->second);
     listeners_.erase(it);
-    loop_->defer([raw] { delete raw; });
+    raw->stop([this, raw] { retiring_.erase(raw); });
   });
 }
 

@@ -55,6 +55,7 @@ class Worker {
   std::unique_ptr<io::BufferRing> buffers_;
   std::unique_ptr<WorkerContext> ctx_;
   std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
+  std::map<Listener*, std::unique_ptr<Listener>> retiring_;  // stopped, accept not yet completed
   std::atomic<int64_t> heartbeat_ns_{0};
 };
 
