@@ -1,0 +1,84 @@
+#include "tunnel/tls/byte_queue.hpp"
+
+#include <doctest/doctest.h>
+
+#include <numeric>
+#include <vector>
+
+using mesh::tunnel::ByteQueue;
+
+namespace {
+std::vector<uint8_t> pattern(size_t n, uint8_t seed = 0) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 7);
+  return v;
+}
+std::vector<uint8_t> drain(ByteQueue& q) {
+  std::vector<uint8_t> out(q.size());
+  CHECK(q.peek(out) == out.size());
+  q.consume(out.size());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("bytes come out in order across block boundaries") {
+  ByteQueue q(16);
+  auto a = pattern(40, 1);
+  auto b = pattern(9, 100);
+  q.append(a);
+  q.append(b);
+  CHECK(q.size() == 49);
+  auto out = drain(q);
+  a.insert(a.end(), b.begin(), b.end());
+  CHECK(out == a);
+  CHECK(q.empty());
+}
+
+TEST_CASE("queued bytes keep their address while more bytes are appended") {
+  ByteQueue q(64);
+  q.append(pattern(10));
+  const uint8_t* first = q.front().data();
+  for (int i = 0; i < 100; ++i) q.append(pattern(33, static_cast<uint8_t>(i)));
+  CHECK(q.front().data() == first);
+  CHECK(q.front()[0] == pattern(10)[0]);
+}
+
+TEST_CASE("gather returns iovecs covering the front bytes, limited by count and bytes") {
+  ByteQueue q(10);
+  q.append(pattern(35));
+  iovec iov[8];
+  size_t n = q.gather(iov);
+  REQUIRE(n == 4);
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += iov[i].iov_len;
+  CHECK(total == 35);
+  CHECK(q.gather(std::span<iovec>(iov, 2)) == 2);
+  n = q.gather(iov, 15);
+  REQUIRE(n == 2);
+  CHECK(iov[0].iov_len + iov[1].iov_len == 15);
+}
+
+TEST_CASE("partial consume keeps the rest and prepare/commit writes in place") {
+  ByteQueue q(8);
+  q.append(pattern(20));
+  q.consume(11);
+  CHECK(q.size() == 9);
+  CHECK(q.front()[0] == pattern(20)[11]);
+  auto room = q.prepare();
+  REQUIRE(!room.empty());
+  room[0] = 0xAB;
+  q.commit(1);
+  auto out = drain(q);
+  REQUIRE(out.size() == 10);
+  CHECK(out.back() == 0xAB);
+}
+
+TEST_CASE("a drained queue is reused from the start of its block") {
+  ByteQueue q(32);
+  q.append(pattern(5));
+  q.consume(5);
+  CHECK(q.prepare().size() == 32);
+  q.clear();
+  CHECK(q.empty());
+  CHECK(q.front().empty());
+}
