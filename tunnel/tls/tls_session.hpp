@@ -79,6 +79,7 @@ class TlsSession {
   void close();
 
   ByteQueue& output() { return out_; }
+  const ByteQueue& output() const { return out_; }
 
   TlsState state() const { return state_; }
   bool established() const { return state_ == TlsState::Established; }
