@@ -3,7 +3,7 @@
 # from the checked-in seeds. New inputs go to a scratch corpus in the build tree, never into
 # the source tree. A crash leaves its reproducer in the build directory and fails the test.
 set -euo pipefail
-fuzzer=$1; seconds=$2; seeds=$3
+fuzzer=$(readlink -f "$1"); seconds=$2; seeds=$(readlink -f "$3")
 work="$(dirname "$fuzzer")/$(basename "$fuzzer").corpus"
 mkdir -p "$work"
 cd "$(dirname "$fuzzer")"
