@@ -4,6 +4,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tunnel/tls/x509_util.hpp"
@@ -36,7 +38,7 @@ CheckResult map_verify_error(int err) {
 }  // namespace
 
 CheckResult verify_chain(X509_STORE* store, X509* leaf, STACK_OF(X509) * untrusted,
-                         base::WallTime now, int purpose) {
+                         base::WallTime now, int purpose, ChainWindow* window) {
   bssl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   if (!ctx || !X509_STORE_CTX_init(ctx.get(), store, leaf, untrusted)) {
     return failure(TlsFailure::Internal, SSL_AD_INTERNAL_ERROR, "X509_STORE_CTX_init: " + drain_errors());
@@ -48,6 +50,16 @@ CheckResult verify_chain(X509_STORE* store, X509* leaf, STACK_OF(X509) * untrust
     int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
     return map_verify_error(err);
+  }
+  if (window != nullptr) {
+    window->not_before = base::WallTime::min();
+    window->not_after = base::WallTime::max();
+    STACK_OF(X509)* verified = X509_STORE_CTX_get0_chain(ctx.get());
+    for (size_t i = 0; i < sk_X509_num(verified); ++i) {
+      X509* c = sk_X509_value(verified, i);
+      window->not_before = std::max(window->not_before, not_before(c));
+      window->not_after = std::min(window->not_after, not_after(c));
+    }
   }
   return {};
 }

@@ -22,9 +22,16 @@ struct CheckResult {
   bool ok() const { return failure == TlsFailure::None; }
 };
 
-// purpose: X509_PURPOSE_SSL_CLIENT when checking a client, X509_PURPOSE_SSL_SERVER for a server.
+// The common validity window of a verified chain (root included).
+struct ChainWindow {
+  base::WallTime not_before;  // the latest notBefore
+  base::WallTime not_after;   // the earliest notAfter
+};
+
+// purpose: X509_PURPOSE_SSL_CLIENT when checking a client, X509_PURPOSE_SSL_SERVER for a
+// server. On success `window`, if given, receives the verified chain's validity window.
 CheckResult verify_chain(X509_STORE* store, X509* leaf, STACK_OF(X509) * untrusted,
-                         base::WallTime now, int purpose);
+                         base::WallTime now, int purpose, ChainWindow* window = nullptr);
 
 // The leaf must carry exactly one URI SAN, a valid SPIFFE ID, and must not be a CA.
 CheckResult spiffe_identity(X509* leaf, SpiffeId& out);

@@ -14,6 +14,7 @@
 #include "daemon/base/clock.hpp"
 #include "daemon/base/result.hpp"
 #include "tunnel/tls/credentials.hpp"
+#include "tunnel/tls/verified_chain_cache.hpp"
 
 struct ssl_ctx_st;
 
@@ -38,6 +39,8 @@ class TlsContext {
   std::string_view trust_domain() const { return identity().trust_domain(); }
   const base::Clock& clock() const { return clock_; }
   ssl_ctx_st* native() const { return ctx_; }
+  // Peer chains already verified against this context's trust bundle (thread-safe).
+  VerifiedChainCache& chain_cache() const { return chain_cache_; }
 
  private:
   TlsContext(TlsRole role, Credentials credentials, const base::Clock& clock, ssl_ctx_st* ctx)
@@ -47,6 +50,7 @@ class TlsContext {
   Credentials credentials_;
   const base::Clock& clock_;
   ssl_ctx_st* ctx_;  // owned; SSL_CTX_free in the destructor
+  mutable VerifiedChainCache chain_cache_;
 };
 
 }  // namespace mesh::tunnel

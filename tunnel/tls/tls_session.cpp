@@ -1,6 +1,8 @@
 #include "tunnel/tls/tls_session.hpp"
 
 #include <openssl/err.h>
+#include <openssl/pool.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -82,6 +84,42 @@ void record_failure(SSL* ssl, TlsFailure f, std::string detail) {
 }
 }  // namespace detail
 
+namespace {
+
+// SHA-256 over the peer's chain as sent (length-prefixed DER of each certificate).
+VerifiedChainCache::Digest chain_digest(const STACK_OF(CRYPTO_BUFFER) * certs) {
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  for (size_t i = 0; i < sk_CRYPTO_BUFFER_num(certs); ++i) {
+    const CRYPTO_BUFFER* b = sk_CRYPTO_BUFFER_value(certs, i);
+    uint64_t len = CRYPTO_BUFFER_len(b);
+    SHA256_Update(&sha, &len, sizeof len);
+    SHA256_Update(&sha, CRYPTO_BUFFER_data(b), len);
+  }
+  VerifiedChainCache::Digest d;
+  SHA256_Final(d.data(), &sha);
+  return d;
+}
+
+// The chain checks proper: path to the trust bundle at `now`, then the SVID rules.
+x509::CheckResult verify_fresh(SSL* ssl, const TlsContext& ctx, base::WallTime now, VerifiedChainCache::Entry& out) {
+  STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
+  if (chain == nullptr || sk_X509_num(chain) == 0) {
+    return {TlsFailure::NoPeerCertificate, SSL_AD_CERTIFICATE_REQUIRED, "peer sent no certificate"};
+  }
+  X509* leaf = sk_X509_value(chain, 0);
+  x509::ChainWindow window;
+  int purpose = ctx.role() == TlsRole::Server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER;
+  auto r = x509::verify_chain(ctx.credentials().data().store.get(), leaf, chain, now, purpose, &window);
+  if (!r.ok()) return r;
+  if (r = x509::spiffe_identity(leaf, out.identity); !r.ok()) return r;
+  out.not_before = window.not_before;
+  out.not_after = window.not_after;
+  return r;
+}
+
+}  // namespace
+
 ssl_verify_result_t TlsSession::Hooks::verify_peer(SSL* ssl, uint8_t* out_alert) {
   TlsSession* s = of(ssl);
   const TlsContext& ctx = *s->ctx_;
@@ -91,16 +129,22 @@ ssl_verify_result_t TlsSession::Hooks::verify_peer(SSL* ssl, uint8_t* out_alert)
     *out_alert = r.alert;
     return ssl_verify_invalid;
   };
-  STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
-  if (chain == nullptr || sk_X509_num(chain) == 0) {
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
+  if (certs == nullptr || sk_CRYPTO_BUFFER_num(certs) == 0) {
     return refuse({TlsFailure::NoPeerCertificate, SSL_AD_CERTIFICATE_REQUIRED, "peer sent no certificate"});
   }
-  X509* leaf = sk_X509_value(chain, 0);
-  auto r = x509::verify_chain(ctx.credentials().data().store.get(), leaf, chain, ctx.clock().wall(),
-                              is_server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
-  if (!r.ok()) return refuse(std::move(r));
-  SpiffeId id;
-  if (r = x509::spiffe_identity(leaf, id); !r.ok()) return refuse(std::move(r));
+  base::WallTime now = ctx.clock().wall();
+  VerifiedChainCache::Digest key = chain_digest(certs);
+  VerifiedChainCache::Entry peer;
+  if (auto hit = ctx.chain_cache().find(key, now)) {
+    peer = std::move(*hit);
+  } else if (auto r = verify_fresh(ssl, ctx, now, peer); !r.ok()) {
+    return refuse(std::move(r));
+  } else {
+    ctx.chain_cache().insert(key, peer);
+  }
+  // Identity rules are checked on every handshake, cached chain or not.
+  const SpiffeId& id = peer.identity;
   if (is_server && id.trust_domain() != ctx.trust_domain()) {
     return refuse({TlsFailure::WrongTrustDomain, SSL_AD_ACCESS_DENIED,
                    fmt::format("client '{}' is not in trust domain '{}'", id.str(), ctx.trust_domain())});
@@ -118,12 +162,8 @@ ssl_verify_result_t TlsSession::Hooks::verify_peer(SSL* ssl, uint8_t* out_alert)
       return refuse({TlsFailure::AlpnMissing, SSL_AD_NO_APPLICATION_PROTOCOL, "server selected no ALPN"});
     }
   }
-  base::WallTime expiry = base::WallTime::max();
-  for (size_t i = 0; i < sk_X509_num(chain); ++i) {
-    expiry = std::min(expiry, x509::not_after(sk_X509_value(chain, i)));
-  }
-  s->peer_ = std::move(id);
-  s->peer_not_after_ = expiry;
+  s->peer_ = peer.identity;
+  s->peer_not_after_ = peer.not_after;
   return ssl_verify_ok;
 }
 
