@@ -79,11 +79,12 @@ base::Status configure(SSL_CTX* ctx, TlsRole role, const detail::CredentialsData
 
 base::Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role,
                                                                    const Credentials& credentials,
-                                                                   const base::Clock& clock) {
+                                                                   const base::Clock& clock,
+                                                                   TlsContextOptions options) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   if (!ctx) return fail(Errc::Internal, "SSL_CTX_new: " + x509::drain_errors());
   if (auto st = configure(ctx.get(), role, credentials.data()); !st) return fail(st.error());
-  return std::shared_ptr<const TlsContext>(new TlsContext(role, credentials, clock, ctx.release()));
+  return std::shared_ptr<const TlsContext>(new TlsContext(role, credentials, clock, ctx.release(), options.verified_chain_cache));
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }

@@ -22,12 +22,18 @@ namespace mesh::tunnel {
 
 enum class TlsRole : uint8_t { Client, Server };
 
+struct TlsContextOptions {
+  // Peer chains remembered as verified (see VerifiedChainCache); 0 verifies every chain.
+  size_t verified_chain_cache = 4096;
+};
+
 class TlsContext {
  public:
   // `clock` must outlive the context and every session made from it.
   static base::Result<std::shared_ptr<const TlsContext>> create(TlsRole role,
                                                                 const Credentials& credentials,
-                                                                const base::Clock& clock);
+                                                                const base::Clock& clock,
+                                                                TlsContextOptions options = {});
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -43,8 +49,9 @@ class TlsContext {
   VerifiedChainCache& chain_cache() const { return chain_cache_; }
 
  private:
-  TlsContext(TlsRole role, Credentials credentials, const base::Clock& clock, ssl_ctx_st* ctx)
-      : role_(role), credentials_(std::move(credentials)), clock_(clock), ctx_(ctx) {}
+  TlsContext(TlsRole role, Credentials credentials, const base::Clock& clock, ssl_ctx_st* ctx,
+             size_t cache_capacity)
+      : role_(role), credentials_(std::move(credentials)), clock_(clock), ctx_(ctx), chain_cache_(cache_capacity) {}
 
   TlsRole role_;
   Credentials credentials_;
