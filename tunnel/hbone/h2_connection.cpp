@@ -65,7 +65,9 @@ bool H2Connection::take(TokenBucket& bucket, ConnectionFailure f, const char* wh
 }
 
 base::Status H2Connection::receive(std::span<const uint8_t> plaintext) {
-  if (failure_ != ConnectionFailure::None) return fail(Errc::Closed, "HTTP/2 connection already failed");
+  if (failure_ != ConnectionFailure::None && failure_ != ConnectionFailure::PeerGoAwayError) {
+    return fail(Errc::Closed, "HTTP/2 connection already failed");
+  }
   ssize_t n = nghttp2_session_mem_recv(session_, plaintext.data(), plaintext.size());
   if (n < 0) {
     int err = static_cast<int>(n);
@@ -85,7 +87,9 @@ base::Status H2Connection::receive(std::span<const uint8_t> plaintext) {
     }
     return fail(Errc::Invalid, fmt::format("HTTP/2: {}", to_string(failure_)));
   }
-  if (failure_ != ConnectionFailure::None) return fail(Errc::Invalid, fmt::format("HTTP/2: {}", to_string(failure_)));
+  if (failure_ != ConnectionFailure::None && failure_ != ConnectionFailure::PeerGoAwayError) {
+    return fail(Errc::Invalid, fmt::format("HTTP/2: {}", to_string(failure_)));
+  }
   return base::ok();
 }
 

@@ -73,13 +73,18 @@ void ByteQueue::consume(size_t n) {
     size_t len = std::min(b.end - b.begin, n);
     b.begin += len;
     n -= len;
-    if (b.begin == b.end && (blocks_.size() > 1 || b.end == block_size_)) {
+    if (b.begin == b.end && blocks_.size() > 1) {
       spare_ = std::move(b.data);
       blocks_.pop_front();
     }
   }
-  // A drained single tail block is rewound so the next append fills it from the start.
-  if (size_ == 0 && blocks_.size() == 1) blocks_.front().begin = blocks_.front().end = 0;
+  // An empty queue holds no memory: idle connections (thousands of them, each with a TLS
+  // output queue and per-stream queues) must not pin blocks. A busy queue still recycles
+  // its spare block while bytes flow.
+  if (size_ == 0) {
+    blocks_.clear();
+    spare_.reset();
+  }
 }
 
 void ByteQueue::clear() { consume(size_); }

@@ -24,6 +24,8 @@ class ByteQueue {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Bytes of memory held (blocks in use plus the spare), for memory accounting.
+  size_t allocated() const { return (blocks_.size() + (spare_ ? 1 : 0)) * block_size_; }
 
   void append(std::span<const uint8_t> bytes);
   // Writable space at the tail, at least one byte, up to the end of the tail block. Write
@@ -53,7 +55,7 @@ class ByteQueue {
   size_t block_size_;
   size_t size_ = 0;
   std::deque<Block> blocks_;
-  std::unique_ptr<uint8_t[]> spare_;  // one emptied block kept to avoid malloc churn
+  std::unique_ptr<uint8_t[]> spare_;  // one emptied block kept while the queue is busy
 };
 
 }  // namespace mesh::tunnel

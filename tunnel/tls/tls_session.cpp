@@ -212,7 +212,6 @@ base::Status TlsSession::init(std::shared_ptr<const TlsContext> ctx, TlsRole rol
   BIO_set_init(bio.get(), 1);
   SSL_set_bio(ssl_.get(), bio.get(), bio.get());  // one reference for both directions
   bio.release();
-  staging_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxRecordPlaintext);
   rebind();
   uint32_t verify_mode = SSL_VERIFY_PEER;
   if (role == TlsRole::Server) {

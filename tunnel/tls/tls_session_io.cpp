@@ -198,6 +198,7 @@ void TlsSession::write(std::span<const uint8_t> p) {
   }
   p = p.subspan(whole);
   if (!p.empty() && state_ != TlsState::Failed) {
+    if (!staging_) staging_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxRecordPlaintext);
     std::memcpy(staging_.get(), p.data(), p.size());
     staged_ = p.size();
   }
@@ -207,6 +208,7 @@ void TlsSession::flush() {
   if (staged_ == 0 || state_ == TlsState::Failed || state_ == TlsState::Handshaking) return;
   size_t n = std::exchange(staged_, 0);
   seal({staging_.get(), n});
+  staging_.reset();  // an idle session holds no staging memory
 }
 
 void TlsSession::close() {

@@ -73,12 +73,21 @@ TEST_CASE("partial consume keeps the rest and prepare/commit writes in place") {
   CHECK(out.back() == 0xAB);
 }
 
-TEST_CASE("a drained queue is reused from the start of its block") {
+TEST_CASE("a drained queue owns no memory and starts a fresh block on the next append") {
   ByteQueue q(32);
-  q.append(pattern(5));
-  q.consume(5);
-  CHECK(q.prepare().size() == 32);
-  q.clear();
+  q.append(pattern(70));
+  CHECK(q.allocated() == 3 * 32);
+  q.consume(40);  // one block emptied while bytes remain: kept as the spare
+  CHECK(q.allocated() == 3 * 32);
+  q.consume(30);
   CHECK(q.empty());
+  CHECK(q.allocated() == 0);
   CHECK(q.front().empty());
+  iovec iov[2];
+  CHECK(q.gather(iov) == 0);
+  q.append(pattern(3));
+  CHECK(q.size() == 3);
+  CHECK(q.allocated() == 32);
+  q.clear();
+  CHECK(q.allocated() == 0);
 }
