@@ -189,6 +189,31 @@ TEST_CASE("a frame larger than our maximum frame size fails the connection") {
   CHECK(link.server->failure() == ConnectionFailure::FrameSize);
 }
 
+TEST_CASE("malformed frames fail the connection with the matching reason") {
+  struct Case {
+    std::string name;
+    h2::Bytes frame;
+    ConnectionFailure want;
+  };
+  std::vector<Case> cases = {
+      {"DATA on stream 0", h2::frame(h2::DATA, 0, 0, {1, 2, 3}), ConnectionFailure::ProtocolError},
+      {"WINDOW_UPDATE of zero on the connection", h2::frame(h2::WINDOW_UPDATE, 0, 0, {0, 0, 0, 0}),
+       ConnectionFailure::ProtocolError},
+      {"SETTINGS with a bad length", h2::frame(h2::SETTINGS, 0, 0, {0, 1, 0}), ConnectionFailure::FrameSize},
+      {"HEADERS on an even stream", h2::connect_headers(2, "10.0.0.1:80"), ConnectionFailure::ProtocolError},
+      {"garbage HPACK", h2::frame(h2::HEADERS, h2::END_HEADERS, 1, {0xff, 0xff, 0xff, 0xff, 0xff}),
+       ConnectionFailure::HeaderCompression},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    RawPeer p;
+    (void)p.send(c.frame);
+    p.link.take_server_output();
+    CHECK(p.server().failure() == c.want);
+    CHECK(p.server().done());
+  }
+}
+
 TEST_CASE("a flooded connection does not affect another connection of the same process") {
   RawPeer bad;
   HboneLink good(HboneLink::Mode::Tls);
