@@ -12,14 +12,18 @@
 
 namespace mesh::tunnel::hbone::detail {
 
-inline constexpr size_t kStreamBlock = 16 * 1024;
+// Receive blocks are filled by nghttp2 in DATA-chunk sizes; send blocks are larger so that a
+// DATA frame's payload is mostly contiguous and TlsSession can seal whole 16 KiB records
+// straight from it instead of copying them into its staging record first.
+inline constexpr size_t kRxBlock = 16 * 1024;
+inline constexpr size_t kTxBlock = 64 * 1024;
 
 struct Stream {
   explicit Stream(StreamId stream_id) : id(stream_id) {}
 
   StreamId id;
-  ByteQueue rx{kStreamBlock};
-  ByteQueue tx{kStreamBlock};
+  ByteQueue rx{kRxBlock};
+  ByteQueue tx{kTxBlock};
   bool open = false;          // client: 2xx received; server: 200 sent. DATA may flow.
   bool data_deferred = false; // nghttp2 is waiting for resume_data
   bool end_requested = false; // close_write(): END_STREAM once tx drains
