@@ -1,17 +1,73 @@
 #include "tunnel/tls/byte_queue.hpp"
 
 #include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
 #include <cstring>
 
 #include "daemon/base/check.hpp"
 
 namespace mesh::tunnel {
+namespace {
+
+// Emptied blocks, per thread and block size. Bounded, so a burst does not pin memory forever.
+struct BlockPool {
+  static constexpr size_t kMaxFree = 32;
+  size_t block_size = 0;  // 0: slot unused
+  std::vector<std::unique_ptr<uint8_t[]>> free;
+};
+thread_local std::array<BlockPool, 4> t_pools;
+
+std::unique_ptr<uint8_t[]> take_block(size_t size) {
+  for (BlockPool& p : t_pools) {
+    if (p.block_size == size && !p.free.empty()) {
+      auto b = std::move(p.free.back());
+      p.free.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique_for_overwrite<uint8_t[]>(size);
+}
+
+void give_block(std::unique_ptr<uint8_t[]> b, size_t size) {
+  for (BlockPool& p : t_pools) {
+    if (p.block_size == 0) p.block_size = size;
+    if (p.block_size != size) continue;
+    if (p.free.size() < BlockPool::kMaxFree) p.free.push_back(std::move(b));
+    return;
+  }
+}
+
+}  // namespace
+
+ByteQueue::ByteQueue(ByteQueue&& other) noexcept
+    : block_size_(other.block_size_), size_(std::exchange(other.size_, 0)), blocks_(std::move(other.blocks_)) {
+  other.blocks_.clear();
+}
+
+ByteQueue& ByteQueue::operator=(ByteQueue&& other) noexcept {
+  if (this != &other) {
+    clear();
+    block_size_ = other.block_size_;
+    size_ = std::exchange(other.size_, 0);
+    blocks_ = std::move(other.blocks_);
+    other.blocks_.clear();
+  }
+  return *this;
+}
+
+ByteQueue::~ByteQueue() {
+  for (Block& b : blocks_) free_block(b);
+}
 
 ByteQueue::Block ByteQueue::new_block() {
   Block b;
-  b.data = spare_ ? std::move(spare_) : std::make_unique_for_overwrite<uint8_t[]>(block_size_);
+  b.data = take_block(block_size_);
   return b;
 }
+
+void ByteQueue::free_block(Block& b) { give_block(std::move(b.data), block_size_); }
 
 void ByteQueue::append(std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
@@ -73,17 +129,16 @@ void ByteQueue::consume(size_t n) {
     size_t len = std::min(b.end - b.begin, n);
     b.begin += len;
     n -= len;
-    if (b.begin == b.end && blocks_.size() > 1) {
-      spare_ = std::move(b.data);
+    if (b.begin == b.end) {
+      free_block(b);
       blocks_.pop_front();
     }
   }
   // An empty queue holds no memory: idle connections (thousands of them, each with a TLS
-  // output queue and per-stream queues) must not pin blocks. A busy queue still recycles
-  // its spare block while bytes flow.
+  // output queue and per-stream queues) must not pin blocks.
   if (size_ == 0) {
+    for (Block& b : blocks_) free_block(b);
     blocks_.clear();
-    spare_.reset();
   }
 }
 

@@ -19,13 +19,16 @@ class ByteQueue {
   static constexpr size_t kDefaultBlockSize = 64 * 1024;
 
   explicit ByteQueue(size_t block_size = kDefaultBlockSize) : block_size_(block_size) {}
-  ByteQueue(ByteQueue&&) noexcept = default;
-  ByteQueue& operator=(ByteQueue&&) noexcept = default;
+  ByteQueue(ByteQueue&& other) noexcept;
+  ByteQueue& operator=(ByteQueue&& other) noexcept;
+  ByteQueue(const ByteQueue&) = delete;
+  ByteQueue& operator=(const ByteQueue&) = delete;
+  ~ByteQueue();
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  // Bytes of memory held (blocks in use plus the spare), for memory accounting.
-  size_t allocated() const { return (blocks_.size() + (spare_ ? 1 : 0)) * block_size_; }
+  // Bytes of memory held by this queue's blocks, for memory accounting.
+  size_t allocated() const { return blocks_.size() * block_size_; }
 
   void append(std::span<const uint8_t> bytes);
   // Writable space at the tail, at least one byte, up to the end of the tail block. Write
@@ -51,11 +54,11 @@ class ByteQueue {
     size_t end = 0;
   };
   Block new_block();
+  void free_block(Block& b);
 
   size_t block_size_;
   size_t size_ = 0;
   std::deque<Block> blocks_;
-  std::unique_ptr<uint8_t[]> spare_;  // one emptied block kept while the queue is busy
 };
 
 }  // namespace mesh::tunnel

@@ -73,12 +73,26 @@ TEST_CASE("partial consume keeps the rest and prepare/commit writes in place") {
   CHECK(out.back() == 0xAB);
 }
 
+TEST_CASE("a moved-from queue is empty and the moved-to queue has the bytes") {
+  ByteQueue a(16);
+  a.append(pattern(40));
+  ByteQueue b = std::move(a);
+  CHECK(a.empty());  // NOLINT(bugprone-use-after-move): the state after a move is specified
+  CHECK(a.allocated() == 0);
+  CHECK(b.size() == 40);
+  ByteQueue c(16);
+  c.append(pattern(3));
+  c = std::move(b);
+  CHECK(c.size() == 40);
+  CHECK(drain(c) == pattern(40));
+}
+
 TEST_CASE("a drained queue owns no memory and starts a fresh block on the next append") {
   ByteQueue q(32);
   q.append(pattern(70));
   CHECK(q.allocated() == 3 * 32);
-  q.consume(40);  // one block emptied while bytes remain: kept as the spare
-  CHECK(q.allocated() == 3 * 32);
+  q.consume(40);  // one block emptied while bytes remain: back to the pool
+  CHECK(q.allocated() == 2 * 32);
   q.consume(30);
   CHECK(q.empty());
   CHECK(q.allocated() == 0);
