@@ -3,6 +3,8 @@
 // TlsSession (TlsSink below: frames become 16 KiB TLS records without an intermediate
 // buffer); in tests and the fuzz target it is a plain byte vector. buffered() tells the
 // connection how much output is already waiting, so flush() can stop at its budget.
+// A TlsSink refers to its TlsSession: keep the session at a fixed address (in the
+// connection object) for as long as the sink and the H2Connection using it exist.
 #include <cstdint>
 #include <span>
 #include <vector>
