@@ -2,6 +2,7 @@
 // (HTTP/1.1 + JSON); some commands (policy validation, the CA) work offline.
 #include <CLI/CLI.hpp>
 
+#include "daemon/meshctl/ca_commands.hpp"
 #include "daemon/meshctl/status_commands.hpp"
 #include "daemon/meshctl/workload_commands.hpp"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", global.output, "output format")->check(CLI::IsMember({"table", "json"}));
   mesh::meshctl::add_status_commands(app, global);
   mesh::meshctl::add_workload_commands(app, global);
+  mesh::meshctl::add_ca_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
