@@ -181,6 +181,12 @@ void Loop::send(Op& op, int fd, const void* buf, size_t len, int flags) {
   io_uring_sqe_set_data(sqe, &op);
 }
 
+void Loop::sendmsg(Op& op, int fd, const msghdr* msg, int flags) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_sendmsg(sqe, fd, msg, static_cast<unsigned>(flags));
+  io_uring_sqe_set_data(sqe, &op);
+}
+
 void Loop::connect(Op& op, int fd, const sockaddr* addr, socklen_t len) {
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_connect(sqe, fd, addr, len);

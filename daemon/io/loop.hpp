@@ -64,6 +64,7 @@ class Loop {
   void recv(Op& op, int fd, void* buf, size_t len, int flags = 0);
   void recv_provided(Op& op, int fd, uint16_t buffer_group, int flags = 0);
   void send(Op& op, int fd, const void* buf, size_t len, int flags = MSG_NOSIGNAL | MSG_WAITALL);
+  void sendmsg(Op& op, int fd, const msghdr* msg, int flags = MSG_NOSIGNAL);
   void connect(Op& op, int fd, const sockaddr* addr, socklen_t len);
   void read(Op& op, int fd, void* buf, size_t len);
   void close(Op& op, int fd);

@@ -19,11 +19,11 @@ Relay::Relay(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, s
              base::Fd downstream)
     : ctx_(ctx), policy_(std::move(policy)), stats_holder_(std::move(stats)), stats_(*stats_holder_),
       down_(std::move(downstream)) {
-  ctx_.relays.push_back(*this);
+  ctx_.flows.push_back(*this);
   stats_.active.add(1);
 }
 
-Relay::~Relay() { ctx_.relays.remove(*this); }
+Relay::~Relay() { ctx_.flows.remove(*this); }
 
 void Relay::connect(const base::SocketAddr& upstream) {
   io::DialOptions dial;
@@ -95,16 +95,16 @@ void Relay::close(CloseReason reason, bool reset) {
 
 void Relay::abort(CloseReason reason) { close(reason, true); }
 
-void Relay::discard(Relay& relay) {
-  relay.to_up_.stop_waiting();
-  relay.to_down_.stop_waiting();
-  relay.to_up_.release_buffers();
-  relay.to_down_.release_buffers();
-  if (!relay.finished_) {
-    relay.ctx_.budget.release();
-    relay.stats_.active.add(-1);
+void Relay::discard() {
+  to_up_.stop_waiting();
+  to_down_.stop_waiting();
+  to_up_.release_buffers();
+  to_down_.release_buffers();
+  if (!finished_) {
+    ctx_.budget.release();
+    stats_.active.add(-1);
   }
-  delete &relay;
+  delete this;
 }
 
 void Relay::begin_close(bool reset) {

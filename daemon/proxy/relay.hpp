@@ -40,7 +40,7 @@ struct UpstreamPolicy {
   std::optional<base::IpAddr> source_v6;  // ... and this one for IPv6 destinations
 };
 
-class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Handler {
+class Relay final : public Flow, private io::Timer::Handler {
  public:
   // Takes ownership of `downstream` (already counted against the budget) and starts
   // connecting to `upstream`. The relay frees itself when done.
@@ -48,12 +48,9 @@ class Relay final : public base::IntrusiveListNode<Relay>, private io::Timer::Ha
                     std::shared_ptr<RelayStats> stats, base::Fd downstream, const base::SocketAddr& upstream);
 
   // Ends the connection now (drain deadline, shutdown), resetting both sides.
-  void abort(CloseReason reason);
-  // Frees a relay whose loop has stopped for good (daemon exit): no more completions will
-  // come, so its in-flight count no longer matters. Closes both sockets.
-  static void discard(Relay& relay);
-
-  const UpstreamPolicy& policy() const { return *policy_; }
+  void abort(CloseReason reason) override;
+  const UpstreamPolicy& policy() const override { return *policy_; }
+  void discard() override;
 
  private:
   class Pipe final : public io::BufferRing::Waiter {

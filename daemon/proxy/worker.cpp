@@ -23,7 +23,7 @@ Worker::~Worker() {
   // The loop has stopped for good: free what is left, then the buffers, then the ring.
   listeners_.clear();
   retiring_.clear();
-  while (Relay* r = ctx_ ? ctx_->relays.front() : nullptr) Relay::discard(*r);
+  while (Flow* f = ctx_ ? ctx_->flows.front() : nullptr) f->discard();
   buffers_.reset();
 }
 
@@ -48,7 +48,7 @@ void Worker::remove_listener(uint64_t id, bool abort) {
     if (it == listeners_.end()) return;
     if (abort) {
       const UpstreamPolicy* policy = &it->second->policy();
-      abort_where([](const Relay& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
+      abort_where([](const Flow& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
     }
     // The listener lives on until its cancelled accept has completed.
     Listener* raw = it->second.get();
@@ -58,9 +58,9 @@ void Worker::remove_listener(uint64_t id, bool abort) {
   });
 }
 
-void Worker::abort_where(bool (*match)(const Relay&, const void*), const void* arg, CloseReason reason) {
-  for (Relay* r = ctx_->relays.front(); r != nullptr;) {
-    Relay* next = base::IntrusiveList<Relay>::next(*r);
+void Worker::abort_where(bool (*match)(const Flow&, const void*), const void* arg, CloseReason reason) {
+  for (Flow* r = ctx_->flows.front(); r != nullptr;) {
+    Flow* next = base::IntrusiveList<Flow>::next(*r);
     if (match == nullptr || match(*r, arg)) r->abort(reason);
     r = next;
   }

@@ -48,7 +48,7 @@ class Worker {
 
  private:
   Worker(const WorkerOptions& options, std::unique_ptr<io::Loop> loop);
-  void abort_where(bool (*match)(const Relay&, const void*), const void* arg, CloseReason reason);
+  void abort_where(bool (*match)(const Flow&, const void*), const void* arg, CloseReason reason);
 
   WorkerOptions options_;
   std::unique_ptr<io::Loop> loop_;

@@ -4,6 +4,7 @@
 // drain can find them). Owned by the worker; used only on its thread, except the budget.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "daemon/base/counter.hpp"
 #include "daemon/base/intrusive_list.hpp"
@@ -12,7 +13,22 @@
 
 namespace mesh::proxy {
 
-class Relay;
+struct UpstreamPolicy;
+enum class CloseReason : uint8_t;
+
+// Flow: anything a worker may have to abort (drain deadline, unenroll): a plain relay or a
+// tunnelled stream. Linked into its worker's list for as long as it lives.
+class Flow : public base::IntrusiveListNode<Flow> {
+ public:
+  virtual void abort(CloseReason reason) = 0;
+  virtual const UpstreamPolicy& policy() const = 0;
+  // The loop has stopped for good (daemon exit): free everything now. No completion will
+  // arrive any more, so in-flight counts no longer matter.
+  virtual void discard() = 0;
+
+ protected:
+  ~Flow() = default;
+};
 
 // The daemon-wide bound on relayed connections, shared by all workers.
 class ConnectionBudget {
@@ -45,8 +61,12 @@ struct WorkerContext {
   io::BufferRing& buffers;
   ConnectionBudget& budget;
   WorkerStats stats;
-  base::IntrusiveList<Relay> relays;
+  base::IntrusiveList<Flow> flows;
   bool draining = false;
+  // Decrypted bytes on their way from a TLS session into HTTP/2: one buffer per worker,
+  // reused by every tunnel connection (the HTTP/2 layer copies what it keeps).
+  static constexpr size_t kScratchSize = 64 * 1024;
+  std::unique_ptr<uint8_t[]> scratch{new uint8_t[kScratchSize]};
 };
 
 }  // namespace mesh::proxy
