@@ -6,6 +6,8 @@
 
 #include "daemon/base/log.hpp"
 #include "daemon/io/socket.hpp"
+#include "daemon/proxy/stream_relay.hpp"
+#include "daemon/proxy/tunnel_connection.hpp"
 
 namespace mesh::proxy {
 
@@ -37,6 +39,37 @@ void Listener::closed_now() {
 
 void Listener::on_timer(io::Timer&) { arm(); }
 
+// A connection to 15008: its TLS session and HTTP/2 server live in a TunnelConnection,
+// which holds the budget taken for its socket until it is gone.
+void Listener::accept_tunnel(base::Fd conn) {
+  auto tls = spec_.tunnel_server->tls();
+  if (!tls) {
+    ctx_.budget.release();
+    io::set_reset_on_close(conn.get());
+    spec_.stats->reject(RejectReason::NoCertificate);
+    return;
+  }
+  // The connection may outlive this listener (unenroll): it keeps what it needs by value.
+  WorkerContext* ctx = &ctx_;
+  auto on_request = [ctx, server = spec_.tunnel_server, policy = spec_.policy, stats = spec_.stats](
+                        TunnelConnection& c, tunnel::hbone::StreamId stream) {
+    const tunnel::hbone::ConnectRequest* req = c.server().request(stream);
+    if (req == nullptr) return;
+    InboundDecision d = server->decide(*req, c.peer_identity(), c.local_address());
+    if (d.status != 200) {
+      stats->reject(d.reject == RejectReason::kCount ? RejectReason::Denied : d.reject);
+      (void)c.server().respond(stream, d.status);
+      c.pump();
+      return;
+    }
+    StreamRelay::inbound(*ctx, c, stream, policy, stats, d.upstream);
+  };
+  auto* tunnel = TunnelConnection::accept(ctx_, *ctx_.tunnel_stats, std::move(tls), std::move(conn),
+                                          std::move(on_request), [ctx](TunnelConnection&) { ctx->budget.release(); });
+  if (tunnel == nullptr) ctx_.budget.release();
+  else tunnel->set_owner(spec_.policy.get());
+}
+
 void Listener::on_accept(int res, uint32_t flags) {
   if (!io::more_completions(flags)) armed_ = false;
   if (res >= 0) {
@@ -49,10 +82,14 @@ void Listener::on_accept(int res, uint32_t flags) {
     } else if (!ctx_.budget.try_acquire()) {
       io::set_reset_on_close(conn.get());
       stats.reject(RejectReason::ConnectionLimit);
+    } else if (spec_.tunnel_server) {
+      accept_tunnel(std::move(conn));
     } else if (Destination dst = spec_.destination(conn.get()); dst.reject != RejectReason::kCount) {
       ctx_.budget.release();
       io::set_reset_on_close(conn.get());
       stats.reject(dst.reject);
+    } else if (dst.tunnel) {
+      StreamRelay::outbound(ctx_, *ctx_.pool, spec_.policy, spec_.stats, std::move(conn), std::move(dst.tunnel));
     } else {
       Relay::start(ctx_, spec_.policy, spec_.stats, std::move(conn), dst.upstream);
     }

@@ -13,17 +13,36 @@
 #include "daemon/io/timer_queue.hpp"
 #include "daemon/proxy/relay.hpp"
 #include "daemon/proxy/relay_stats.hpp"
+#include "daemon/proxy/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
 namespace mesh::proxy {
 
-// Where an accepted connection goes, or why it goes nowhere.
+// Where an accepted connection goes, or why it goes nowhere: straight to `upstream` over
+// TCP, or through an HBONE tunnel when `tunnel` is set.
 struct Destination {
   base::SocketAddr upstream;
   RejectReason reject = RejectReason::kCount;  // kCount: not rejected
+  std::shared_ptr<const OutboundTunnel> tunnel;
 
-  static Destination to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount}; }
-  static Destination refuse(RejectReason reason) { return {{}, reason}; }
+  static Destination to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr}; }
+  static Destination through(std::shared_ptr<const OutboundTunnel> t) { return {{}, RejectReason::kCount, std::move(t)}; }
+  static Destination refuse(RejectReason reason) { return {{}, reason, nullptr}; }
+};
+
+// The server side of a 15008 listener: which certificate to present, and what to do with
+// each CONNECT request (the tunnel's peer identity and the local address it arrived on
+// are known by then).
+struct InboundDecision {
+  int status = 200;                            // 200: relay to `upstream`; else answer this
+  base::SocketAddr upstream;
+  RejectReason reject = RejectReason::kCount;  // counted when status != 200
+};
+struct TunnelServerSpec {
+  std::function<std::shared_ptr<const tunnel::TlsContext>()> tls;  // null: no certificate
+  std::function<InboundDecision(const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
+                                const base::SocketAddr& local)>
+      decide;
 };
 
 // Called on the worker thread right after accept with the accepted socket.
@@ -34,7 +53,8 @@ struct ListenerSpec {
   base::Fd fd;                                  // the listening socket (this worker's own)
   std::shared_ptr<const UpstreamPolicy> policy;
   std::shared_ptr<RelayStats> stats;            // this worker's stats for this listener
-  DestinationFn destination;
+  DestinationFn destination;                    // relays and captured ports
+  std::shared_ptr<const TunnelServerSpec> tunnel_server;  // set for an HBONE (15008) listener
 };
 
 class Listener final : private io::Timer::Handler {
@@ -55,6 +75,7 @@ class Listener final : private io::Timer::Handler {
 
  private:
   void on_accept(int res, uint32_t flags);
+  void accept_tunnel(base::Fd conn);
   void on_timer(io::Timer&) override;
   void arm();
   void closed_now();

@@ -12,6 +12,11 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::UpstreamError: return "upstream_error";
     case RejectReason::NoDestination: return "no_destination";
     case RejectReason::SelfCall: return "self_call";
+    case RejectReason::TunnelFailed: return "tunnel_failed";
+    case RejectReason::Denied: return "denied";
+    case RejectReason::PeerUnavailable: return "peer_unavailable";
+    case RejectReason::NoCertificate: return "no_certificate";
+    case RejectReason::Plaintext: return "plaintext_refused";
     case RejectReason::kCount: break;
   }
   return "unknown";
@@ -25,6 +30,8 @@ std::string_view to_string(CloseReason r) {
     case CloseReason::UpstreamReset: return "upstream_reset";
     case CloseReason::DrainDeadline: return "drain_deadline";
     case CloseReason::Unenrolled: return "unenrolled";
+    case CloseReason::TunnelLost: return "tunnel_lost";
+    case CloseReason::PolicyChanged: return "policy_changed";
     case CloseReason::Error: return "error";
     case CloseReason::kCount: break;
   }

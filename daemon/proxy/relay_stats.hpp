@@ -19,6 +19,11 @@ enum class RejectReason : uint8_t {
   UpstreamError,        // any other connect failure
   NoDestination,        // a captured connection whose original destination is unknown
   SelfCall,             // a captured connection to one of meshd's own ports (a loop)
+  TunnelFailed,         // no mTLS tunnel to the destination (dial, handshake or identity failed)
+  Denied,               // refused by authorization (ours, or the peer's 401/403)
+  PeerUnavailable,      // the destination's node answered 503 (no such workload, upstream down)
+  NoCertificate,        // the source workload has no certificate to prove its identity
+  Plaintext,            // plaintext to a workload whose peer authentication is STRICT
   kCount,
 };
 
@@ -30,6 +35,8 @@ enum class CloseReason : uint8_t {
   UpstreamReset,
   DrainDeadline,   // still open when the drain deadline passed
   Unenrolled,      // its workload was unenrolled or its netns disappeared
+  TunnelLost,      // the HBONE connection carrying it failed or closed
+  PolicyChanged,   // authorization changed and no longer allows it
   Error,           // an unexpected I/O error
   kCount,
 };

@@ -1,6 +1,7 @@
 #include "daemon/proxy/worker.hpp"
 
 #include "daemon/base/log.hpp"
+#include "daemon/proxy/tunnel_connection.hpp"
 
 namespace mesh::proxy {
 
@@ -13,7 +14,10 @@ base::Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& option
   auto buffers = io::BufferRing::create(w->loop_->ring(), 0, options.buffer_count, options.buffer_size);
   if (!buffers) return base::fail(std::move(buffers.error()).wrap("create worker receive buffers"));
   w->buffers_ = std::move(*buffers);
-  w->ctx_.reset(new WorkerContext{*w->loop_, *w->buffers_, budget, {}, {}, false});
+  w->ctx_.reset(new WorkerContext{*w->loop_, *w->buffers_, budget, {}, {}, {}, nullptr, nullptr, false});
+  w->ctx_->tunnel_stats = &w->tunnel_stats_;
+  w->pool_ = std::make_unique<TunnelPool>(*w->ctx_, w->tunnel_stats_);
+  w->ctx_->pool = w->pool_.get();
   return w;
 }
 
@@ -24,6 +28,7 @@ Worker::~Worker() {
   listeners_.clear();
   retiring_.clear();
   while (Flow* f = ctx_ ? ctx_->flows.front() : nullptr) f->discard();
+  while (TunnelConnection* t = ctx_ ? ctx_->tunnels.front() : nullptr) t->discard();
   buffers_.reset();
 }
 
@@ -49,6 +54,11 @@ void Worker::remove_listener(uint64_t id, bool abort) {
     if (abort) {
       const UpstreamPolicy* policy = &it->second->policy();
       abort_where([](const Flow& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
+      for (TunnelConnection* t = ctx_->tunnels.front(); t != nullptr;) {
+        TunnelConnection* next = base::IntrusiveList<TunnelConnection>::next(*t);
+        if (t->owner() == policy) t->close();
+        t = next;
+      }
     }
     // The listener lives on until its cancelled accept has completed.
     Listener* raw = it->second.get();
@@ -92,6 +102,11 @@ void Worker::stop_accepting() {
   loop_->post([this] {
     ctx_->draining = true;
     for (auto& [id, l] : listeners_) l->stop();
+    // GOAWAY on every tunnel: peers open no new streams on them; open streams finish.
+    pool_->drain_all();
+    for (TunnelConnection* t = ctx_->tunnels.front(); t != nullptr; t = base::IntrusiveList<TunnelConnection>::next(*t)) {
+      if (t->role() == TunnelConnection::Role::Server) t->drain();
+    }
   });
 }
 

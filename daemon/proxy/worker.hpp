@@ -12,6 +12,7 @@
 #include "daemon/io/loop.hpp"
 #include "daemon/proxy/listener.hpp"
 #include "daemon/proxy/relay.hpp"
+#include "daemon/proxy/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
 namespace mesh::proxy {
@@ -43,6 +44,7 @@ class Worker {
   unsigned index() const { return options_.index; }
   const io::LoopStats& loop_stats() const { return loop_->stats(); }
   const WorkerStats& worker_stats() const { return ctx_->stats; }
+  const TunnelStats& tunnel_stats() const { return tunnel_stats_; }
   // Refreshed by the worker every 500 ms; read from any thread (watchdog).
   base::MonoTime last_heartbeat() const;
 
@@ -54,6 +56,8 @@ class Worker {
   std::unique_ptr<io::Loop> loop_;
   std::unique_ptr<io::BufferRing> buffers_;
   std::unique_ptr<WorkerContext> ctx_;
+  TunnelStats tunnel_stats_;
+  std::unique_ptr<TunnelPool> pool_;
   std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
   std::map<Listener*, std::unique_ptr<Listener>> retiring_;  // stopped, accept not yet completed
   std::atomic<int64_t> heartbeat_ns_{0};

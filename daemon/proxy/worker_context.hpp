@@ -14,6 +14,9 @@
 namespace mesh::proxy {
 
 struct UpstreamPolicy;
+class TunnelConnection;
+class TunnelPool;
+struct TunnelStats;
 enum class CloseReason : uint8_t;
 
 // Flow: anything a worker may have to abort (drain deadline, unenroll): a plain relay or a
@@ -62,6 +65,9 @@ struct WorkerContext {
   ConnectionBudget& budget;
   WorkerStats stats;
   base::IntrusiveList<Flow> flows;
+  base::IntrusiveList<TunnelConnection> tunnels;
+  TunnelPool* pool = nullptr;           // this worker's HBONE client connections
+  TunnelStats* tunnel_stats = nullptr;
   bool draining = false;
   // Decrypted bytes on their way from a TLS session into HTTP/2: one buffer per worker,
   // reused by every tunnel connection (the HTTP/2 layer copies what it keeps).
