@@ -3,6 +3,7 @@
 // unenrolls through the admin API, and removes workloads whose netns disappeared.
 #include <fmt/format.h>
 
+#include "daemon/app/mesh_view.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/log.hpp"
 #include "daemon/datapath/capture.hpp"
@@ -70,12 +71,50 @@ std::shared_ptr<proxy::UpstreamPolicy> workload_policy(const App::State& s, cons
   return p;
 }
 
+// A captured outbound connection: through an HBONE tunnel to a meshed destination (to its
+// pod address, port 15008, expecting its identity), else straight to where it was going.
+proxy::Destination route_outbound(const MeshView& view, const tunnel::SpiffeId& source, const base::SocketAddr& dst,
+                                  uint16_t tunnel_port) {
+  const MeshPeer* peer = view.peer(dst.ip());
+  if (peer == nullptr || !peer->hbone) return proxy::Destination::to(dst);
+  const auto* ctx = source.str().empty() ? nullptr : view.contexts(source);
+  if (ctx == nullptr) return proxy::Destination::refuse(proxy::RejectReason::NoCertificate);
+  auto t = std::make_shared<proxy::OutboundTunnel>();
+  t->key.source = source;
+  t->key.destinations = {peer->identity};
+  t->key.node = base::SocketAddr(dst.ip(), tunnel_port);
+  t->tls = ctx->client;
+  t->authority = dst.to_string();
+  return proxy::Destination::through(std::move(t));
+}
+
+// A CONNECT that arrived on a workload's 15008: the target must be that workload (the address
+// the connection came in on, as ztunnel checks) and not one of meshd's own ports.
+proxy::InboundDecision decide_inbound(const tunnel::hbone::ConnectRequest& req, const base::SocketAddr& local,
+                                      const std::vector<base::IpAddr>& own_ips, const config::CaptureSettings& cfg) {
+  if (!req.target) return {400, {}, proxy::RejectReason::NoDestination};
+  const base::SocketAddr& target = *req.target;
+  bool ours = target.ip() == local.ip() || std::find(own_ips.begin(), own_ips.end(), target.ip()) != own_ips.end();
+  if (!ours) return {400, {}, proxy::RejectReason::NoDestination};
+  if (own_port(cfg, target.port())) return {400, {}, proxy::RejectReason::SelfCall};
+  return {200, target, proxy::RejectReason::kCount};
+}
+
 base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath::WorkloadRecord& rec) {
   CaptureState& cs = *s.capture;
   const auto& spec = rec.spec;
   WorkloadEntry w{spec.name, spec.k8s_namespace, spec.service_account,
-                  spec.bare_metal() ? spec.cgroup_path : spec.netns_path, {}, {}, {}};
+                  spec.bare_metal() ? spec.cgroup_path : spec.netns_path, {}, {}, {}, spec.ips};
   for (const auto& ip : spec.ips) w.ips.push_back(ip.to_string());
+  if (auto id = tunnel::SpiffeId::workload(s.settings.node.trust_domain, spec.k8s_namespace, spec.service_account)) {
+    w.identity = *id;
+    if (identity_configured(s)) {
+      if (auto st = ensure_identity(s, w.identity); !st) {
+        base::log::warn("workload '{}/{}' has no certificate: its connections to meshed workloads will be refused: {}",
+                        spec.k8s_namespace, spec.name, st.error().message());
+      }
+    }
+  }
   std::string label = spec.k8s_namespace + "/" + spec.name;
   std::shared_ptr<base::Fd> netns;
   if (!spec.bare_metal()) {
@@ -94,12 +133,12 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
   out.upstream = "original destination";
   out.fds.push_back(std::move(e.listeners.outbound));
   out.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, false); };
-  out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, cfg, own_ips](int fd) {
+  out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, cfg, own_ips, source = w.identity](int fd) {
     auto dst = resolver.outbound(cookie, fd);
     if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
     bool to_self = dst->ip().is_loopback() || std::find(own_ips.begin(), own_ips.end(), dst->ip()) != own_ips.end();
     if (to_self && own_port(cfg, dst->port())) return proxy::Destination::refuse(proxy::RejectReason::SelfCall);
-    return proxy::Destination::to(*dst);
+    return route_outbound(current_view(), source, *dst, cfg.tunnel_port);
   };
   auto out_id = install_listener(s, std::move(out));
   if (!out_id) return base::fail(out_id.error());
@@ -124,9 +163,28 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     if (!in_id) return base::fail(in_id.error());
     w.listener_ids.push_back(*in_id);
   }
-  // The HBONE listener (15008) is not served yet: closing it makes tunnel connections fail
-  // fast (RST) instead of hanging in its backlog.
-  e.listeners.tunnel.reset();
+  if (e.listeners.tunnel) {
+    auto t_addr = io::local_address(e.listeners.tunnel.get());
+    ListenerPlan tun;
+    tun.kind = "hbone";
+    tun.name = label;
+    tun.listen = fmt::format("{} in {}", t_addr ? t_addr->to_string() : "?", w.where);
+    tun.upstream = "CONNECT authority, from 127.0.0.6";
+    tun.fds.push_back(std::move(e.listeners.tunnel));
+    tun.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, true); };
+    tun.destination = [](int) { return proxy::Destination::refuse(proxy::RejectReason::NoDestination); };
+    auto server = std::make_shared<proxy::TunnelServerSpec>();
+    server->tls = [id = w.identity]() -> std::shared_ptr<const tunnel::TlsContext> {
+      const auto* ctx = current_view().contexts(id);
+      return ctx ? ctx->server : nullptr;
+    };
+    server->decide = [own_ips, cfg](const tunnel::hbone::ConnectRequest& req, const tunnel::SpiffeId&,
+                                    const base::SocketAddr& local) { return decide_inbound(req, local, own_ips, cfg); };
+    tun.tunnel_server = std::move(server);
+    auto tun_id = install_listener(s, std::move(tun));
+    if (!tun_id) return base::fail(tun_id.error());
+    w.listener_ids.push_back(*tun_id);
+  }
   cs.workloads[spec.name] = std::move(w);
   return base::ok();
 }
@@ -157,6 +215,7 @@ void CaptureState::on_timer(io::Timer&) {
     base::log::info("workload '{}' removed: its network namespace or cgroup is gone", label);
     drop_workload(s, name);
     ++collected;
+    publish_view(s);
   }
   s.control->schedule_after(gc_timer, s.settings.capture.gc_interval);
 }
@@ -273,6 +332,7 @@ admin::Response enroll(App::State& s, const admin::Request& req) {
     return admin::Response::error(500, st.error().message());
   }
   ++cs.enrolled_ok;
+  publish_view(s);
   for (const auto& st : cache) {
     if (st.record.spec.name == spec->name) return admin::Response::json(workload_json(s, st).dump(2) + "\n", 201);
   }
@@ -286,6 +346,7 @@ admin::Response unenroll(App::State& s, const admin::Request& req) {
   if (auto st = s.capture->engine->unenroll(name); !st) return admin::Response::error(status_for(st.error()), st.error().message());
   drop_workload(s, name);
   ++s.capture->unenrolled;
+  publish_view(s);
   base::log::info("workload '{}' unenrolled", name);
   return admin::Response::json(json({{"unenrolled", name}}).dump() + "\n");
 }
@@ -302,6 +363,16 @@ void add_capture_routes(App::State& s) {
   });
   s.admin_routes.add("POST", "/v1/workloads", [sp](const admin::Request& r) { return enroll(*sp, r); });
   s.admin_routes.add("DELETE", "/v1/workloads", [sp](const admin::Request& r) { return unenroll(*sp, r); });
+}
+
+void add_capture_peers(const App::State& s, MeshView& view) {
+  // Without any identity configured there is no mTLS on this node: workloads talk plaintext
+  // (capture and relaying only), which is what an empty [identity] means.
+  if (!s.capture || !identity_configured(s)) return;
+  for (const auto& [name, w] : s.capture->workloads) {
+    if (w.identity.str().empty()) continue;
+    for (const auto& ip : w.addresses) view.peers[ip] = MeshPeer{w.identity, true};
+  }
 }
 
 json capture_status(const App::State& s) {

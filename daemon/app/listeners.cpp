@@ -26,7 +26,7 @@ base::Result<uint64_t> install_listener(App::State& s, ListenerPlan plan) {
     auto stats = std::make_shared<proxy::RelayStats>();
     entry.stats.push_back(stats);
     s.workers[i]->add_listener(proxy::ListenerSpec{entry.id, std::move(plan.fds[i]), plan.make_policy(), stats,
-                                                   plan.destination});
+                                                   plan.destination, plan.tunnel_server});
   }
   s.listeners.push_back(std::move(entry));
   return s.listeners.back().id;

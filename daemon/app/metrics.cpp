@@ -149,6 +149,7 @@ void add_collectors(App::State& s) {
   s.registry.add([sp](Exposition& e) { servers(*sp, e); });
   s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
   add_capture_collectors(s);
+  add_identity_collectors(s);
 }
 
 }  // namespace mesh::app

@@ -17,6 +17,7 @@
 #include "daemon/io/loop.hpp"
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
+#include "tunnel/tls/spiffe_id.hpp"
 
 #include <functional>
 
@@ -50,13 +51,19 @@ struct WorkloadEntry {
   std::string where;  // netns path or cgroup path
   std::vector<std::string> ips;
   std::vector<uint64_t> listener_ids;
-  base::Fd tunnel;  // the 15008 listener, held until HBONE serves it
+  tunnel::SpiffeId identity;
+  std::vector<base::IpAddr> addresses;
 };
 
 struct CaptureState;  // capture.cpp: the datapath engine and the enrolled workloads
 struct CaptureStateDeleter {
   void operator()(CaptureState* p) const;
 };
+struct IdentityState;  // identity.cpp: the credential manager and its timers
+struct IdentityStateDeleter {
+  void operator()(IdentityState* p) const;
+};
+struct MeshView;
 struct ControlParts;  // control.cpp: signal reader, drainer, watchdog
 struct ControlPartsDeleter {
   void operator()(ControlParts* p) const;
@@ -74,6 +81,7 @@ struct App::State {
   std::vector<std::thread> threads;
   std::vector<ListenerEntry> listeners;
   uint64_t next_listener_id = 1;
+  std::unique_ptr<IdentityState, IdentityStateDeleter> identity;
   std::unique_ptr<CaptureState, CaptureStateDeleter> capture;  // null when capture is off
 
   telemetry::Registry registry;
@@ -98,11 +106,23 @@ struct ListenerPlan {
   std::vector<base::Fd> fds;
   std::function<std::shared_ptr<proxy::UpstreamPolicy>()> make_policy;  // one per worker
   proxy::DestinationFn destination;
+  std::shared_ptr<const proxy::TunnelServerSpec> tunnel_server;  // an HBONE (15008) listener
 };
 base::Result<uint64_t> install_listener(App::State& s, ListenerPlan plan);
 void remove_listener(App::State& s, uint64_t id, bool abort);
+// identity.cpp
+base::Status start_identity(App::State& s);
+// Whether [identity] names any certificate source: without one the node runs plaintext.
+bool identity_configured(const App::State& s);
+// A certificate for `id` (issued by the built-in CA if there is none yet).
+base::Status ensure_identity(App::State& s, const tunnel::SpiffeId& id);
+// Builds a MeshView from the current identities and workloads and hands it to every worker.
+void publish_view(App::State& s);
+nlohmann::json identity_status(const App::State& s);
+void add_identity_collectors(App::State& s);
 // capture.cpp
 base::Status start_capture(App::State& s);
+void add_capture_peers(const App::State& s, MeshView& view);
 void add_capture_routes(App::State& s);
 void add_capture_collectors(App::State& s);
 nlohmann::json capture_status(const App::State& s);

@@ -80,6 +80,7 @@ std::string status_json(const App::State& s) {
   j["io_uring"] = {{"kernel", s.options.io_uring.kernel}, {"notes", s.options.io_uring.notes}};
   j["listeners"] = listeners_json(s);
   j["capture"] = capture_status(s);
+  j["identities"] = identity_status(s);
   j["admin"] = admin;
   j["config"] = {{"source", s.settings.source.empty() ? "(built-in defaults)" : s.settings.source},
                  {"last_reload", reload_json(s.last_reload)}};

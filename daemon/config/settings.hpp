@@ -71,12 +71,22 @@ struct CaptureSettings {
   base::Duration gc_interval = 1s;           // how often vanished netns/cgroups are noticed
 };
 
+// Where workload certificates come from (docs/identity.md). A workload without a
+// certificate cannot use mTLS: its tunnelled connections are refused and counted.
+struct IdentitySettings {
+  std::string ca_dir;                        // built-in CA: issue a leaf per local identity
+  std::vector<std::string> cert_dirs;        // PEM directories (cert-chain.pem, key.pem, root-cert.pem)
+  std::string cert_root;                     // every subdirectory holding a cert-chain.pem
+  base::Duration leaf_validity = 24h;
+};
+
 struct Settings {
   std::string source;                        // the file it was read from ("" for defaults)
   NodeSettings node;
   RuntimeSettings runtime;
   AdminSettings admin;
   CaptureSettings capture;
+  IdentitySettings identity;
   std::vector<RelaySettings> relays;
 };
 

@@ -97,6 +97,18 @@ void read_capture(TomlReader& root, CaptureSettings& c, const std::string& file,
   r.finish();
 }
 
+void read_identity(TomlReader& root, IdentitySettings& id, const std::string& file, Diagnostics& out) {
+  const toml::table* t = root.table("identity");
+  if (t == nullptr) return;
+  TomlReader r(*t, file, out);
+  r.string("ca_dir", id.ca_dir);
+  r.string_list("cert_dirs", id.cert_dirs);
+  r.string("cert_root", id.cert_root);
+  r.duration("leaf_validity", id.leaf_validity);
+  if (id.leaf_validity < std::chrono::minutes(1)) r.error_at_key("leaf_validity", "'leaf_validity' must be at least 1m");
+  r.finish();
+}
+
 void read_relays(TomlReader& root, std::vector<RelaySettings>& relays, const std::string& file, Diagnostics& out) {
   std::set<std::string> names;
   std::set<base::SocketAddr> listens;
@@ -157,6 +169,7 @@ SettingsResult parse_settings(std::string_view text, std::string_view file_name)
   read_runtime(root, s.runtime, file, out);
   read_admin(root, s.admin, file, out);
   read_capture(root, s.capture, file, out);
+  read_identity(root, s.identity, file, out);
   read_relays(root, s.relays, file, out);
   root.finish();
   if (!out.empty()) {

@@ -125,6 +125,20 @@ void TomlReader::port_list(std::string_view key, std::vector<uint16_t>& value) {
   value = std::move(out);
 }
 
+void TomlReader::string_list(std::string_view key, std::vector<std::string>& value) {
+  const toml::node* n = find(key);
+  if (n == nullptr) return;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) return error_at(n->source(), fmt::format("'{}' must be an array of strings", key));
+  std::vector<std::string> out;
+  for (const auto& elem : *arr) {
+    auto text = elem.value<std::string>();
+    if (!text) return error_at(elem.source(), fmt::format("'{}': every element must be a string", key));
+    out.push_back(*text);
+  }
+  value = std::move(out);
+}
+
 void TomlReader::cidr_list(std::string_view key, std::vector<base::Cidr>& value) {
   const toml::node* n = find(key);
   if (n == nullptr) return;

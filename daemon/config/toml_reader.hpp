@@ -37,6 +37,7 @@ class TomlReader {
   void optional_socket_addr(std::string_view key, std::optional<base::SocketAddr>& value);
 
   void port_list(std::string_view key, std::vector<uint16_t>& value);
+  void string_list(std::string_view key, std::vector<std::string>& value);
   void cidr_list(std::string_view key, std::vector<base::Cidr>& value);
 
   // Sub-tables and arrays of tables; nullptr / empty when absent (a type error is recorded).

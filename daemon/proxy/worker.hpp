@@ -40,6 +40,8 @@ class Worker {
   void stop_accepting();  // drain: close every listener, refuse new connections
   void abort_connections(CloseReason reason);
   void stop();
+  // Runs `fn` on this worker's thread (e.g. to install a new configuration snapshot).
+  void post(std::function<void()> fn) { loop_->post(std::move(fn)); }
 
   unsigned index() const { return options_.index; }
   const io::LoopStats& loop_stats() const { return loop_->stats(); }

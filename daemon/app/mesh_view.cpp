@@ -1,0 +1,19 @@
+#include "daemon/app/mesh_view.hpp"
+
+namespace mesh::app {
+namespace {
+
+const std::shared_ptr<const MeshView>& empty_view() {
+  static const std::shared_ptr<const MeshView> empty = std::make_shared<MeshView>();
+  return empty;
+}
+
+thread_local std::shared_ptr<const MeshView> t_view;
+
+}  // namespace
+
+const MeshView& current_view() { return t_view ? *t_view : *empty_view(); }
+
+void install_view(std::shared_ptr<const MeshView> view) { t_view = std::move(view); }
+
+}  // namespace mesh::app
