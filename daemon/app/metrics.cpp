@@ -5,6 +5,7 @@
 #include "daemon/app/process_stats.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/version.hpp"
+#include "daemon/proxy/tunnel_connection.hpp"
 
 namespace mesh::app {
 namespace {
@@ -115,6 +116,42 @@ void loops(const App::State& s, Exposition& e) {
   }
 }
 
+// HBONE connections (mTLS + HTTP/2) summed over workers.
+void tunnels(const App::State& s, Exposition& e) {
+  auto sum = [&](auto get) {
+    double total = 0;
+    for (const auto& w : s.workers) total += static_cast<double>(get(w->tunnel_stats()));
+    return total;
+  };
+  static const char* kRoles[2] = {"client", "server"};
+  e.family("meshd_tunnel_connections_opened_total", "HBONE connections dialled (client) or accepted on 15008 (server).",
+           MetricType::Counter);
+  for (size_t r = 0; r < 2; ++r) e.sample({{"role", kRoles[r]}}, sum([r](const auto& t) { return t.opened[r].value(); }));
+  e.family("meshd_tunnel_connections_active", "HBONE connections open.", MetricType::Gauge);
+  for (size_t r = 0; r < 2; ++r) e.sample({{"role", kRoles[r]}}, sum([r](const auto& t) { return t.active[r].value(); }));
+  e.family("meshd_tunnel_dial_failures_total", "Connections to a peer's 15008 that could not be made.", MetricType::Counter);
+  e.sample({}, sum([](const auto& t) { return t.dial_failures.value(); }));
+  e.family("meshd_tunnel_tls_failures_total", "TLS handshakes refused or failed, by reason.", MetricType::Counter);
+  for (size_t i = 0; i < tunnel::kTlsFailureCount; ++i) {
+    e.sample({{"reason", tunnel::to_string(static_cast<tunnel::TlsFailure>(i))}},
+             sum([i](const auto& t) { return t.tls_failures[i].value(); }));
+  }
+  e.family("meshd_tunnel_http2_failures_total", "HBONE connections closed for an HTTP/2 error or flood, by reason.",
+           MetricType::Counter);
+  for (size_t i = 0; i < tunnel::hbone::kConnectionFailureCount; ++i) {
+    e.sample({{"reason", tunnel::hbone::to_string(static_cast<tunnel::hbone::ConnectionFailure>(i))}},
+             sum([i](const auto& t) { return t.h2_failures[i].value(); }));
+  }
+  e.family("meshd_tunnel_stream_rejects_total", "CONNECT streams refused by the HTTP/2 layer, by reason.", MetricType::Counter);
+  for (size_t i = 0; i < tunnel::hbone::kStreamRejectCount; ++i) {
+    e.sample({{"reason", tunnel::hbone::to_string(static_cast<tunnel::hbone::StreamReject>(i))}},
+             sum([i](const auto& t) { return t.stream_rejects[i].value(); }));
+  }
+  e.family("meshd_tunnel_bytes_total", "Ciphertext bytes on HBONE connections.", MetricType::Counter);
+  e.sample({{"direction", "sent"}}, sum([](const auto& t) { return t.bytes_sent.value(); }));
+  e.sample({{"direction", "received"}}, sum([](const auto& t) { return t.bytes_received.value(); }));
+}
+
 void servers(const App::State& s, Exposition& e) {
   e.family("meshd_admin_responses_total", "Responses of the admin, metrics and readiness servers, by status code.", MetricType::Counter);
   for (const auto& srv : s.servers) {
@@ -146,6 +183,7 @@ void add_collectors(App::State& s) {
   s.registry.add([sp](Exposition& e) { build_and_process(*sp, e); });
   s.registry.add([sp](Exposition& e) { listeners(*sp, e); });
   s.registry.add([sp](Exposition& e) { loops(*sp, e); });
+  s.registry.add([sp](Exposition& e) { tunnels(*sp, e); });
   s.registry.add([sp](Exposition& e) { servers(*sp, e); });
   s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
   add_capture_collectors(s);
