@@ -274,10 +274,10 @@ class Harness:
             node.daemon.wait(timeout=timeout)
         return node.daemon.returncode if node.daemon else None
 
-    def daemon_log(self, node):
+    def daemon_log(self, node, limit=4000):
         try:
             with open(f"{node.dir}/daemon.log") as f:
-                return f.read()[-4000:]
+                return f.read()[-limit:] if limit else f.read()
         except OSError:
             return ""
 
