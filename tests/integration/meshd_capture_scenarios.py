@@ -318,3 +318,33 @@ class Traffic:
         out, r = t.connect(d, b.addr(8080))
         self.c.check(r is not None and cs.host(r["getsockname"]) == d.ip4 and t.delta(before, t.n1, "meshd_connections_opened_total") == 0,
                      "outbound from the unenrolled pod goes direct (no relay on node 1)", out)
+
+    def bare_metal(self):
+        """A systemd-style service: its cgroup in the node's own netns (eBPF only)."""
+        t, h, n1, b = self.t, self.h, self.t.n1, self.t.b
+        svc = f"{n1.cgroup}/svc1"
+        os.makedirs(svc)
+        r = h.meshctl(n1, "enroll", "--name", "svc1", "--namespace", "default", "--cgroup", svc, "--ip", "198.18.0.1")
+        if not t.ebpf:
+            self.c.check(r.returncode != 0 and "needs eBPF" in r.stderr, "nftables mode: enroll by cgroup fails with a clear message",
+                         f"exit {r.returncode}: {r.stdout} {r.stderr}")
+            os.rmdir(svc)
+            return
+        self.c.check(r.returncode == 0, "enroll a bare-metal service by its cgroup", r.stdout + r.stderr)
+        cmd = [h.tool("netns_exec"), "--cgroup", svc, "--netns", n1.netns, "--", h.tool("capture_client"), "--connect", b.addr(8080)]
+        before = t.metrics()
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+        r = cs.parse_reply(out)
+        self.c.check(r is not None and cs.host(r["peer"]) == "127.0.0.6" and r["getpeername"] == b.addr(8080)
+                     and t.delta(before, n1, "meshd_connections_opened_total", kind="outbound", listener="default/svc1") == 1,
+                     "the service's outbound is captured in the host netns, on its own listener", out)
+        wl = [w for w in h.workloads(n1) if w["name"] == "svc1"]
+        self.c.check(len(wl) == 1 and wl[0].get("cgroup") == svc and wl[0]["status"] == "captured",
+                     "meshctl workloads shows the service with its cgroup", wl)
+        self.c.check(h.meshctl(n1, "unenroll", "svc1").returncode == 0, "unenroll the service")
+        before = t.metrics()
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+        r = cs.parse_reply(out)
+        self.c.check(r is not None and t.delta(before, n1, "meshd_connections_opened_total") == 0,
+                     "after unenroll, the service's traffic is no longer captured", out)
+        os.rmdir(svc)

@@ -89,7 +89,7 @@ def run(build, mode):
         t = Topology(h, mode, c)
         traffic, life = Traffic(t), Lifecycle(t)
         steps = [traffic.status, traffic.pod_to_pod, traffic.passthrough, traffic.exclusions, traffic.load,
-                 traffic.bad_input, traffic.unenroll, life.upgrade, life.fail_closed_restart_pending, life.gc,
+                 traffic.bad_input, traffic.unenroll, traffic.bare_metal, life.upgrade, life.fail_closed_restart_pending, life.gc,
                  life.drain]
         try:
             print("-- build: two nodes, 13 pods, meshd per node")

@@ -8,11 +8,15 @@ one an operator would start from.
 An overridden key replaces its line in its table (a commented-out `# key = ...` line stays as
 the documentation it is); a key the table does not have is added under the table's header; a
 table the file does not have is appended. The result is parsed back with tomllib and every
-override is checked, so a merge that TOML reads differently fails here, not in meshd.
+override is checked (Python 3.11+), so a merge that TOML reads differently fails here.
 """
 import json
 import re
-import tomllib
+
+try:
+    import tomllib  # Python 3.11+
+except ImportError:  # older Pythons: meshd --check-config still validates the file
+    tomllib = None
 
 
 def value(v):
@@ -59,6 +63,8 @@ def render(text, overrides):
             else:
                 lines[hit] = new
     out = "\n".join(lines) + "\n"
+    if tomllib is None:
+        return out
     parsed = tomllib.loads(out)
     for table, keys in overrides.items():
         for k, v in keys.items():

@@ -122,6 +122,7 @@ class Harness:
         self.tool = lambda name: os.path.join(build_dir, "tests", "support", name)
         self.meshd = os.path.join(build_dir, "daemon", "app", "meshd") if meshd else None
         self.meshctl_bin = os.path.join(build_dir, "daemon", "meshctl", "meshctl")
+        self.local_endpoints = True  # meshd: metrics and readiness on 127.0.0.1:0
         self.prefix = f"mt{os.getpid()}"
         mount = cgroup2_mount()
         if mount is None:
@@ -137,6 +138,7 @@ class Harness:
         self.verbose = verbose
         self.nodes, self.procs, self.netns_names = [], [], []
         self.closed = False
+        atexit.register(self.teardown)  # before anything is created: a failure or Ctrl-C below still cleans up
         os.makedirs(self.bpffs)
         sh("mount", "-t", "bpf", "bpf", self.bpffs)
         os.makedirs(self.cgroot)
@@ -144,7 +146,6 @@ class Harness:
         self._netns_add(self.hub)
         sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.hub, "link", "set", "br0", "up")
-        atexit.register(self.teardown)
 
     def __enter__(self):
         return self
@@ -225,6 +226,11 @@ class Harness:
             print(f"[{pod.name}] {' '.join(cmd)} -> {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
         return r
 
+    def run_in_node(self, node, cmd, timeout=60):
+        """Runs a command in the node's netns (e.g. to reach meshd's metrics port there)."""
+        return subprocess.run([self.tool("netns_exec"), "--netns", node.netns, "--"] + cmd, capture_output=True,
+                              text=True, timeout=timeout)
+
     def echo_server(self, pod, port=8080):
         return self.spawn_in_pod(pod, [self.tool("capture_echo"), "--port", str(port)], wait_ready=True)
 
@@ -235,7 +241,8 @@ class Harness:
     # --- daemons --------------------------------------------------------------------------
     def start_daemon(self, node, mode="auto", extra="", config=None):
         """Starts the node's daemon and waits until it serves. `extra`: stand-in flags;
-        `config`: meshd only, {table: {key: value}} on top of `meshd_overrides()`."""
+        `config`: meshd only, {table: {key: value}} on top of `meshd_overrides()`; mode
+        None: meshd's configured default."""
         node.mode, node.extra = mode, extra
         if self.meshd:
             self.write_meshd_config(node, mode, config)
@@ -283,13 +290,21 @@ class Harness:
 
     # --- meshd -----------------------------------------------------------------------------
     def meshd_overrides(self, node, mode):
-        """The per-node part of a node's meshd.toml: identity, admin endpoints, capture paths."""
-        return {
+        """The per-node part of a node's meshd.toml: its name, admin socket and capture paths
+        (inside the harness's private bpffs, cgroup and temp dir), the capture mode unless None
+        (then the packaged default), and with `local_endpoints` metrics and readiness on
+        127.0.0.1:0 of the node netns (else the packaged 0.0.0.0:15020 and :15021 there)."""
+        out = {
             "node": {"name": node.name},
-            "admin": {"socket": node.control, "metrics_address": "127.0.0.1:0", "readiness_address": "127.0.0.1:0"},
-            "capture": {"mode": mode, "bpffs": self.bpffs, "pin_dir": node.pin_dir, "cgroup_root": node.cgroup,
+            "admin": {"socket": node.control},
+            "capture": {"bpffs": self.bpffs, "pin_dir": node.pin_dir, "cgroup_root": node.cgroup,
                         "state_file": node.state, "pending_dir": node.pending},
         }
+        if mode is not None:
+            out["capture"]["mode"] = mode
+        if self.local_endpoints:
+            out["admin"].update(metrics_address="127.0.0.1:0", readiness_address="127.0.0.1:0")
+        return out
 
     def write_meshd_config(self, node, mode, config=None):
         with open(PACKAGED_CONFIG) as f:
@@ -310,12 +325,12 @@ class Harness:
             raise RuntimeError(f"meshctl {' '.join(args)} on {node.name} failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
-    def meshctl_enroll(self, pod, name=None, ips=None, netns=None, namespace="default", node=None):
+    def meshctl_enroll(self, pod, name=None, ips=None, netns=None, namespace="default", node=None, sa=None):
         """`meshctl enroll` for a pod (its netns and both addresses unless given). --config
         lets meshctl queue the enrollment in the node's pending_dir when meshd is down."""
         node = node or pod.node
         args = ["enroll", "--name", name or pod.name, "--netns", netns or pod.netns, "--namespace", namespace,
-                "--service-account", pod.name, "--config", node.config]
+                "--service-account", sa or pod.name, "--config", node.config]
         for ip in (ips if ips is not None else [pod.ip4, pod.ip6]):
             args += ["--ip", ip]
         return self.meshctl(node, *args)
