@@ -46,6 +46,8 @@ class Listener final : private io::Timer::Handler {
   void start();
   // Stops accepting and closes the listen socket once the kernel has let go of it.
   void stop();
+  // True once the socket is closed: after stop(), when the accept op's last completion has
+  // come (or at once if none was in flight). Only then may the listener be freed.
   bool closed() const { return !spec_.fd.valid(); }
   uint64_t id() const { return spec_.id; }
   const RelayStats& stats() const { return *spec_.stats; }

@@ -22,6 +22,7 @@ Worker::Worker(const WorkerOptions& options, std::unique_ptr<io::Loop> loop) : o
 Worker::~Worker() {
   // The loop has stopped for good: free what is left, then the buffers, then the ring.
   listeners_.clear();
+  retired_.clear();
   while (Relay* r = ctx_ ? ctx_->relays.front() : nullptr) Relay::discard(*r);
   buffers_.reset();
 }
@@ -50,11 +51,17 @@ void Worker::remove_listener(uint64_t id, bool abort) {
       const UpstreamPolicy* policy = &it->second->policy();
       abort_where([](const Relay& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
     }
-    // Keep the stopped listener until its accept op has completed (it closes its socket then).
-    auto* raw = it->second.release();
+    // Keep the stopped listener until its accept op has delivered its last completion (it
+    // closes its socket then): the cancel is only submitted on the next loop iteration, so
+    // freeing it in this pass would leave the kernel a dangling user_data.
+    retired_.push_back(std::move(it->second));
     listeners_.erase(it);
-    loop_->defer([raw] { delete raw; });
+    free_retired();
   });
+}
+
+void Worker::free_retired() {
+  std::erase_if(retired_, [](const std::unique_ptr<Listener>& l) { return l->closed(); });
 }
 
 void Worker::abort_where(bool (*match)(const Relay&, const void*), const void* arg, CloseReason reason) {
@@ -74,6 +81,7 @@ base::Status Worker::run() {
     void on_timer(io::Timer&) override {
       w->heartbeat_ns_.store(w->loop_->now().time_since_epoch().count(), std::memory_order_relaxed);
       w->ctx_->stats.buffers_in_use.set(w->buffers_->in_use());
+      w->free_retired();
       w->loop_->schedule_after(timer, 500ms);
     }
   } beat(this);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "daemon/base/result.hpp"
 #include "daemon/io/buffer_ring.hpp"
@@ -49,12 +50,14 @@ class Worker {
  private:
   Worker(const WorkerOptions& options, std::unique_ptr<io::Loop> loop);
   void abort_where(bool (*match)(const Relay&, const void*), const void* arg, CloseReason reason);
+  void free_retired();  // frees removed listeners whose accept op has completed
 
   WorkerOptions options_;
   std::unique_ptr<io::Loop> loop_;
   std::unique_ptr<io::BufferRing> buffers_;
   std::unique_ptr<WorkerContext> ctx_;
   std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Listener>> retired_;  // removed, waiting for their last accept completion
   std::atomic<int64_t> heartbeat_ns_{0};
 };
 
