@@ -1,6 +1,7 @@
 // Transparent capture in the daemon: starts the datapath engine, serves each enrolled
 // workload's outbound (15001) and inbound (15006) listeners on every worker, enrolls and
-// unenrolls through the admin API, and removes workloads whose netns disappeared.
+// unenrolls through the admin API, upgrades the BPF programs in place on request, and
+// removes workloads whose netns disappeared.
 #include <fmt/format.h>
 
 #include "daemon/app/mesh_view.hpp"
@@ -210,10 +211,7 @@ void drop_workload(App::State& s, const std::string& name) {
 
 void CaptureState::on_timer(io::Timer&) {
   for (const auto& name : engine->collect_garbage()) {
-    auto it = workloads.find(name);
-    std::string label = it == workloads.end() ? name : it->second.k8s_namespace + "/" + name;
-    base::log::info("workload '{}' removed: its network namespace or cgroup is gone", label);
-    drop_workload(s, name);
+    drop_workload(s, name);  // the engine logged it
     ++collected;
     publish_view(s);
   }
@@ -234,8 +232,6 @@ base::Status start_capture(App::State& s) {
   CaptureState& cs = *s.capture;
   cs.engine = std::move(*engine);
   cs.resolver = cs.engine->resolver();
-  const auto& mode = cs.engine->mode();
-  base::log::info("transparent capture: {} ({})", datapath::to_string(mode.mode), mode.reason);
   std::vector<datapath::WorkloadStatus> cache;
   for (auto& e : cs.engine->restore()) {
     std::string name = e.name;
@@ -320,13 +316,13 @@ admin::Response enroll(App::State& s, const admin::Request& req) {
   if (!spec) return admin::Response::error(400, spec.error().message());
   auto e = cs.engine->enroll(*spec);
   if (!e) {
-    ++cs.enroll_failed;
-    base::log::warn("failed to enroll workload '{}': {}", spec->name, e.error().message());
+    ++cs.enroll_failed;  // the engine logged why
     return admin::Response::error(status_for(e.error()), e.error().message());
   }
   std::vector<datapath::WorkloadStatus> cache;
   const auto* rec = record_of(cs, spec->name, cache);
   if (auto st = serve_workload(s, std::move(*e), *rec); !st) {
+    base::log::error("failed to serve workload '{}', unenrolling it: {}", spec->name, st.error().message());
     (void)cs.engine->unenroll(spec->name);
     ++cs.enroll_failed;
     return admin::Response::error(500, st.error().message());
@@ -347,8 +343,19 @@ admin::Response unenroll(App::State& s, const admin::Request& req) {
   drop_workload(s, name);
   ++s.capture->unenrolled;
   publish_view(s);
-  base::log::info("workload '{}' unenrolled", name);
   return admin::Response::json(json({{"unenrolled", name}}).dump() + "\n");
+}
+
+// Loads the capture programs again and swaps them into the pinned links (eBPF mode): same
+// link ids, new program ids; listeners and established connections are untouched.
+admin::Response upgrade(App::State& s) {
+  if (!s.capture || !s.capture->engine) return unavailable(s);
+  if (auto st = s.capture->engine->upgrade(); !st) {
+    base::log::warn("failed to upgrade the capture programs: {}", st.error().message());
+    return admin::Response::error(status_for(st.error()), st.error().message());
+  }
+  base::log::info("capture programs upgraded in place");
+  return admin::Response::json(json({{"upgraded", true}, {"mode", datapath::to_string(s.capture->engine->mode().mode)}}).dump() + "\n");
 }
 
 }  // namespace
@@ -363,6 +370,7 @@ void add_capture_routes(App::State& s) {
   });
   s.admin_routes.add("POST", "/v1/workloads", [sp](const admin::Request& r) { return enroll(*sp, r); });
   s.admin_routes.add("DELETE", "/v1/workloads", [sp](const admin::Request& r) { return unenroll(*sp, r); });
+  s.admin_routes.add("POST", "/v1/capture/upgrade", [sp](const admin::Request&) { return upgrade(*sp); });
 }
 
 void add_capture_peers(const App::State& s, MeshView& view) {

@@ -299,7 +299,9 @@ std::vector<std::string> Capture::collect_garbage() {
 
 base::Status Capture::upgrade() {
   std::lock_guard lock(mu_);
-  if (ebpf_ == nullptr) return base::fail(base::Errc::Unsupported, "upgrade: capture mode is not eBPF");
+  if (ebpf_ == nullptr) {
+    return base::fail(base::Errc::Unsupported, "capture mode is nftables, not eBPF: there are no programs to upgrade");
+  }
   return ebpf_->upgrade(options_, records_);
 }
 

@@ -124,6 +124,24 @@ void add_workload_commands(CLI::App& root, GlobalOptions& global) {
 
   auto* w = root.add_subcommand("workloads", "list enrolled workloads with their capture mode and status");
   w->callback([&global] { list(global); });
+
+  auto* capture = root.add_subcommand("capture", "operate transparent capture");
+  capture->require_subcommand(1);
+  auto* upgrade = capture->add_subcommand("upgrade", "load the capture programs again and swap them into the pinned "
+                                                     "links atomically (eBPF); connections are kept");
+  upgrade->callback([&global] {
+    AdminClient client(admin_socket_path(global.socket));
+    auto resp = client.request("POST", "/v1/capture/upgrade");
+    if (!resp) fail(resp.error().message());
+    if (resp->status != 200) {
+      fail(fmt::format("cannot upgrade the capture programs: {}", error_of(*resp)), resp->status < 500 ? 2 : 1);
+    }
+    if (global.output == "json") {
+      std::printf("%s", resp->body.c_str());
+      return;
+    }
+    std::printf("capture programs upgraded in place (same links, new programs; connections kept)\n");
+  });
 }
 
 }  // namespace mesh::meshctl

@@ -1,7 +1,7 @@
 #pragma once
-// `meshctl enroll`, `meshctl unenroll`, `meshctl workloads`: transparent capture of workloads
-// through the daemon's admin API. An enrollment made while meshd is down is queued in the
-// pending directory and applied when meshd starts.
+// `meshctl enroll`, `meshctl unenroll`, `meshctl workloads`, `meshctl capture upgrade`:
+// transparent capture of workloads through the daemon's admin API. An enrollment made while
+// meshd is down is queued in the pending directory and applied when meshd starts.
 #include <CLI/CLI.hpp>
 
 #include "daemon/meshctl/status_commands.hpp"

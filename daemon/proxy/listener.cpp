@@ -97,8 +97,8 @@ void Listener::on_accept(int res, uint32_t flags) {
     // EMFILE/ENFILE/ENOMEM: the multishot request ended. Back off instead of spinning.
     spec_.stats->accept_errors.inc();
     base::log::warn("failed to accept on '{}': {}", spec_.policy->name, std::strerror(-res));
-    if (!armed_ && !stopping_) ctx_.loop.schedule_after(retry_timer_, 100ms);
-    return;
+    if (!armed_ && !stopping_) return ctx_.loop.schedule_after(retry_timer_, 100ms);
+    // Stopping: fall through, so that the last completion closes the socket (closed()).
   }
   if (stopping_) {
     if (!armed_) closed_now();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "daemon/base/result.hpp"
 #include "daemon/io/buffer_ring.hpp"

@@ -3,7 +3,7 @@ import os
 import subprocess
 import tempfile
 
-from harness import MESHCTL, MESHD, run_tests
+from harness import MESHCTL, MESHD, Meshd, run_tests
 
 
 def run(*args, **kw):
@@ -80,8 +80,15 @@ def test_meshctl_without_permission_says_so():
     assert r.returncode == 1 and "permission denied" in r.stderr, r
 
 
+def test_capture_commands_with_capture_off_say_so():
+    with Meshd() as d:  # capture.mode = "off": nothing is attached on this host
+        for args in (["capture", "upgrade"], ["workloads"]):
+            r = d.meshctl(*args, check=False)
+            assert r.returncode == 1 and "transparent capture is off" in r.stderr, (args, r)
+
+
 if __name__ == "__main__":
     run_tests([test_version_prints_the_version, test_check_config_accepts_a_valid_file,
                test_invalid_config_exits_2_with_file_line_col, test_a_missing_explicit_config_is_an_error,
                test_meshctl_without_a_daemon_says_so, test_meshctl_on_a_stale_socket_says_so,
-               test_meshctl_without_permission_says_so])
+               test_meshctl_without_permission_says_so, test_capture_commands_with_capture_off_say_so])

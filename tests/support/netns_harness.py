@@ -16,12 +16,24 @@ cgroup meshtest-<pid>/node<i> that holds the node's pods. The daemon command is 
 (`daemon_cmd=` or $MESH_CAPTURE_DAEMON_CMD) with the placeholders {control} {events} {state}
 {pending} {bpffs} {pin_dir} {cgroup_root} {mode} {extra} {node}; commands reach it through
 its control socket, or through `ctl_cmd=` / $MESH_CAPTURE_CTL_CMD ({control} {args}) for a
-real meshctl. Teardown runs even when a scenario fails (context manager + atexit), kills only
-PIDs the harness started (and those in its own cgroups), and removes cgroups and pins.
+real meshctl.
+
+With `meshd=True` each node runs the real meshd instead, from a meshd.toml built from the
+packaged default config (packaging/meshd.toml) with per-node overrides only: node name, admin
+socket, metrics and readiness on 127.0.0.1:0 (inside the node netns), capture mode, and the
+capture paths inside the harness's private bpffs, cgroup and temp dir (`meshd_overrides()`;
+callers add their own, e.g. exclusions). It is driven with meshctl (`meshctl()`,
+`meshctl_enroll()`, `status()`, `workloads()`) and observed through its metrics (`metrics()`,
+read from the admin socket's /metrics).
+
+Teardown runs even when a scenario fails (context manager + atexit), kills only PIDs the
+harness started (and those in its own cgroups), and removes cgroups and pins.
 """
 import atexit
+import http.client
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -30,8 +42,12 @@ import sys
 import tempfile
 import time
 
+import meshd_toml  # tests/support, next to this file
+
 SKIP = 77
 PRIVATE_ENV = "MESH_HARNESS_PRIVATE"
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PACKAGED_CONFIG = os.path.join(SOURCE_ROOT, "packaging", "meshd.toml")
 
 
 def skip(msg):
@@ -95,14 +111,18 @@ class Node:
         self.state = f"{self.dir}/workloads.state"
         self.pending = f"{self.dir}/enroll.d"
         self.pin_dir = f"{harness.bpffs}/node{index}/meshd/v1"
+        self.config = f"{self.dir}/meshd.toml"  # meshd only
 
 
 class Harness:
-    def __init__(self, build_dir, daemon_cmd=None, ctl_cmd=None, verbose=False):
+    def __init__(self, build_dir, daemon_cmd=None, ctl_cmd=None, verbose=False, meshd=False):
         if os.environ.get(PRIVATE_ENV) != "1":
             raise RuntimeError("call enter_private_namespace() first")
         self.build = build_dir
         self.tool = lambda name: os.path.join(build_dir, "tests", "support", name)
+        self.meshd = os.path.join(build_dir, "daemon", "app", "meshd") if meshd else None
+        self.meshctl_bin = os.path.join(build_dir, "daemon", "meshctl", "meshctl")
+        self.local_endpoints = True  # meshd: metrics and readiness on 127.0.0.1:0
         self.prefix = f"mt{os.getpid()}"
         mount = cgroup2_mount()
         if mount is None:
@@ -118,6 +138,7 @@ class Harness:
         self.verbose = verbose
         self.nodes, self.procs, self.netns_names = [], [], []
         self.closed = False
+        atexit.register(self.teardown)  # before anything is created: a failure or Ctrl-C below still cleans up
         os.makedirs(self.bpffs)
         sh("mount", "-t", "bpf", "bpf", self.bpffs)
         os.makedirs(self.cgroot)
@@ -125,7 +146,6 @@ class Harness:
         self._netns_add(self.hub)
         sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.hub, "link", "set", "br0", "up")
-        atexit.register(self.teardown)
 
     def __enter__(self):
         return self
@@ -206,6 +226,11 @@ class Harness:
             print(f"[{pod.name}] {' '.join(cmd)} -> {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
         return r
 
+    def run_in_node(self, node, cmd, timeout=60):
+        """Runs a command in the node's netns (e.g. to reach meshd's metrics port there)."""
+        return subprocess.run([self.tool("netns_exec"), "--netns", node.netns, "--"] + cmd, capture_output=True,
+                              text=True, timeout=timeout)
+
     def echo_server(self, pod, port=8080):
         return self.spawn_in_pod(pod, [self.tool("capture_echo"), "--port", str(port)], wait_ready=True)
 
@@ -214,12 +239,19 @@ class Harness:
         return r.stdout.strip()
 
     # --- daemons --------------------------------------------------------------------------
-    def start_daemon(self, node, mode="auto", extra=""):
+    def start_daemon(self, node, mode="auto", extra="", config=None):
+        """Starts the node's daemon and waits until it serves. `extra`: stand-in flags;
+        `config`: meshd only, {table: {key: value}} on top of `meshd_overrides()`; mode
+        None: meshd's configured default."""
         node.mode, node.extra = mode, extra
-        fields = dict(control=node.control, events=node.events_file, state=node.state, pending=node.pending,
-                      bpffs=self.bpffs, pin_dir=node.pin_dir, cgroup_root=node.cgroup, mode=mode,
-                      extra=extra, node=node.name)
-        cmd = shlex.split(self.daemon_cmd.format(**fields))
+        if self.meshd:
+            self.write_meshd_config(node, mode, config)
+            cmd = [self.meshd, "--config", node.config]
+        else:
+            fields = dict(control=node.control, events=node.events_file, state=node.state, pending=node.pending,
+                          bpffs=self.bpffs, pin_dir=node.pin_dir, cgroup_root=node.cgroup, mode=mode,
+                          extra=extra, node=node.name)
+            cmd = shlex.split(self.daemon_cmd.format(**fields))
         if os.path.exists(node.control):
             os.unlink(node.control)
         log = open(f"{node.dir}/daemon.log", "a")
@@ -232,24 +264,98 @@ class Harness:
                 raise RuntimeError(f"daemon on {node.name} exited: {self.daemon_log(node)}")
             if os.path.exists(node.control):
                 try:
-                    self.ctl(node, "status")
-                    return node.daemon
+                    if self.meshd is None:
+                        self.ctl(node, "status")
+                        return node.daemon
+                    if self._admin_get(node, "/healthz/ready")[0] == 200:
+                        return node.daemon
                 except OSError:
                     pass
             time.sleep(0.05)
         raise RuntimeError(f"daemon on {node.name} not ready: {self.daemon_log(node)}")
 
-    def kill_daemon(self, node, sig=signal.SIGKILL):
+    def kill_daemon(self, node, sig=signal.SIGKILL, timeout=10):
+        """Signals the node's daemon and waits for it to exit; returns its exit status."""
         if node.daemon and node.daemon.poll() is None:
             node.daemon.send_signal(sig)
-            node.daemon.wait(timeout=10)
+            node.daemon.wait(timeout=timeout)
+        return node.daemon.returncode if node.daemon else None
 
-    def daemon_log(self, node):
+    def daemon_log(self, node, limit=4000):
         try:
             with open(f"{node.dir}/daemon.log") as f:
-                return f.read()[-4000:]
+                return f.read()[-limit:] if limit else f.read()
         except OSError:
             return ""
+
+    # --- meshd -----------------------------------------------------------------------------
+    def meshd_overrides(self, node, mode):
+        """The per-node part of a node's meshd.toml: its name, admin socket and capture paths
+        (inside the harness's private bpffs, cgroup and temp dir), the capture mode unless None
+        (then the packaged default), and with `local_endpoints` metrics and readiness on
+        127.0.0.1:0 of the node netns (else the packaged 0.0.0.0:15020 and :15021 there)."""
+        out = {
+            "node": {"name": node.name},
+            "admin": {"socket": node.control},
+            "capture": {"bpffs": self.bpffs, "pin_dir": node.pin_dir, "cgroup_root": node.cgroup,
+                        "state_file": node.state, "pending_dir": node.pending},
+        }
+        if mode is not None:
+            out["capture"]["mode"] = mode
+        if self.local_endpoints:
+            out["admin"].update(metrics_address="127.0.0.1:0", readiness_address="127.0.0.1:0")
+        return out
+
+    def write_meshd_config(self, node, mode, config=None):
+        with open(PACKAGED_CONFIG) as f:
+            text = meshd_toml.render(f.read(), meshd_toml.merged(self.meshd_overrides(node, mode), config))
+        with open(node.config, "w") as f:
+            f.write(text)
+        r = sh(self.meshd, "--check-config", "--config", node.config, check=False)
+        if r.returncode != 0:
+            raise RuntimeError(f"{node.config} is invalid: {r.stdout}{r.stderr}")
+
+    def meshctl(self, node, *args, check=False, timeout=30):
+        """meshctl against the node's meshd: a CompletedProcess (returncode, stdout, stderr)."""
+        r = subprocess.run([self.meshctl_bin, "--socket", node.control, *args], capture_output=True, text=True,
+                           timeout=timeout)
+        if self.verbose:
+            print(f"[{node.name}] meshctl {' '.join(args)} -> {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+        if check and r.returncode != 0:
+            raise RuntimeError(f"meshctl {' '.join(args)} on {node.name} failed ({r.returncode}): {r.stderr.strip()}")
+        return r
+
+    def meshctl_enroll(self, pod, name=None, ips=None, netns=None, namespace="default", node=None, sa=None):
+        """`meshctl enroll` for a pod (its netns and both addresses unless given). --config
+        lets meshctl queue the enrollment in the node's pending_dir when meshd is down."""
+        node = node or pod.node
+        args = ["enroll", "--name", name or pod.name, "--netns", netns or pod.netns, "--namespace", namespace,
+                "--service-account", sa or pod.name, "--config", node.config]
+        for ip in (ips if ips is not None else [pod.ip4, pod.ip6]):
+            args += ["--ip", ip]
+        return self.meshctl(node, *args)
+
+    def status(self, node):
+        return json.loads(self.meshctl(node, "status", "-o", "json", check=True).stdout)
+
+    def workloads(self, node):
+        return json.loads(self.meshctl(node, "workloads", "-o", "json", check=True).stdout)
+
+    def _admin_get(self, node, path):
+        conn = _UnixHTTPConnection(node.control)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def metrics(self, node):
+        """The node's meshd metrics (GET /metrics on its admin socket)."""
+        code, body = self._admin_get(node, "/metrics")
+        if code != 200:
+            raise RuntimeError(f"/metrics on {node.name} answered {code}: {body[:200]}")
+        return Metrics(body)
 
     def ctl(self, node, command):
         if self.ctl_cmd:
@@ -328,7 +434,7 @@ class Harness:
                     pass
             time.sleep(0.05)
         for node in self.nodes:
-            if node.daemon is not None and "capture_testd" in self.daemon_cmd:
+            if node.daemon is not None and self.meshd is None and "capture_testd" in self.daemon_cmd:
                 sh(*shlex.split(self.daemon_cmd.split()[0]), "--uninstall", "--state-file", node.state,
                    "--pending-dir", node.pending, "--bpffs", self.bpffs, "--pin-dir", node.pin_dir,
                    "--cgroup-root", node.cgroup, "--mode", getattr(node, "mode", "auto"), check=False)
@@ -343,6 +449,39 @@ class Harness:
         sh("rm", "-rf", self.tmp, check=False)
 
 
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("meshd", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class Metrics:
+    """A Prometheus text exposition. get(name, **labels) sums the samples of `name` whose
+    labels include `labels` (None if there is none)."""
+    _sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+    _label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = []
+        for line in text.splitlines():
+            m = self._sample.match(line)
+            if m:
+                self.samples.append((m.group(1), dict(self._label.findall(m.group(2) or "")), float(m.group(3))))
+
+    def get(self, name, **labels):
+        values = [v for n, ls, v in self.samples if n == name and all(ls.get(k) == str(x) for k, x in labels.items())]
+        return sum(values) if values else None
+
+    def series(self, name, **labels):
+        return [(ls, v) for n, ls, v in self.samples if n == name and all(ls.get(k) == str(x) for k, x in labels.items())]
+
+
 def mesh_prog_ids():
     """IDs of loaded BPF programs named mesh_* (to check that nothing leaked)."""
     r = sh("bpftool", "prog", "show", "-j", check=False)
@@ -350,35 +489,3 @@ def mesh_prog_ids():
         return {p["id"] for p in json.loads(r.stdout or "[]") if p.get("name", "").startswith("mesh_")}
     except ValueError:
         return set()
-
-
-def demo(argv):
-    """python3 tests/support/netns_harness.py BUILD_DIR [auto|ebpf|nftables]: two nodes, three
-    pods, one daemon per node; enrolls two pods, makes a few connections and prints what the
-    applications and the daemons saw. The base of `./dev demo` for capture."""
-    build = os.path.abspath(argv[1])
-    mode = argv[2] if len(argv) > 2 else "auto"
-    enter_private_namespace()
-    with Harness(build) as h:
-        n1, n2 = h.add_node(), h.add_node()
-        a, plain, b = h.add_pod(n1), h.add_pod(n1), h.add_pod(n2)
-        for n in (n1, n2):
-            h.start_daemon(n, mode=mode)
-            print(f"{n.name}: {h.ctl(n, 'status').strip()}")
-        for p in (a, b):
-            print(f"enroll {p.name} {p.ip4} {p.ip6}: {h.enroll(p)}")
-        h.echo_server(b)
-        h.echo_server(plain)
-        for src, dst in [(a, b.addr(8080)), (a, b.addr(8080, v6=True)), (a, plain.addr(8080)), (plain, b.addr(8080))]:
-            print(f"{src.name} → {dst}: {h.client(src, dst)}")
-        for n in (n1, n2):
-            print(f"--- {n.name} daemon events")
-            print("\n".join(h.events(n)))
-            print(h.ctl(n, "workloads").strip())
-
-
-if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print(demo.__doc__)
-        sys.exit(2)
-    demo(sys.argv)
