@@ -1,9 +1,10 @@
 // load: the open-loop client. Request i (0, 1, 2, ...) is due at t0 + i/rate and goes on
 // connection i mod N, so the aggregate rate is fixed and spread evenly over the connections.
-// A request is written when it is due, whether or not earlier answers have arrived (requests
-// pipeline on a keep-alive connection; answers come back in order), and its latency is taken
-// from its *due* time to the arrival of its last response byte. A stalled proxy therefore
-// charges every request that should have gone out during the stall (no coordinated
+// A connection carries at most --max-outstanding requests at a time (default 1, like an
+// HTTP/1.1 client and wrk2; 0 pipelines without limit): a request is written when it is due
+// or, if its connection is still busy, as soon as the answer before it arrives. Its latency
+// is taken from its *due* time to the arrival of its last response byte, so a stalled proxy
+// is charged for every request that should have gone out during the stall (no coordinated
 // omission). The first --warmup seconds are not recorded; after the last due time the client
 // waits at most --drain seconds for outstanding answers, which are then counted as lost.
 #include <sys/epoll.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -33,6 +35,7 @@ struct LoadConfig {
   uint64_t request_size;
   uint64_t response_size;
   double drain_s;
+  size_t max_outstanding;  // per connection; 0: unlimited
 };
 
 struct Conn {
@@ -70,14 +73,15 @@ class LoadClient {
   void flush(size_t idx);
   void on_readable(size_t idx);
   void kill(size_t idx);
-  void update_interest(size_t idx);
+  void update_interest(size_t idx, bool blocked);
   size_t outstanding() const;
 
   const LoadConfig& cfg_;
   base::Fd ep_;
   std::vector<Conn> conns_;
   std::vector<size_t> dirty_;
-  std::vector<uint8_t> buf_ = std::vector<uint8_t>(kIoSize, 'q');
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(kIoSize, 0);   // responses land here
+  std::vector<uint8_t> out_ = std::vector<uint8_t>(kIoSize, 'q');  // requests come from here
   uint64_t t0_ = 0, measure_start_ = 0, measure_end_ = 0, total_ = 0, next_ = 0;
   LoadResult r_;
 };
@@ -165,12 +169,22 @@ void LoadClient::schedule_due(uint64_t now) {
 
 void LoadClient::flush(size_t idx) {
   Conn& c = conns_[idx];
+  bool blocked = false;
   while (c.unsent > 0 && !c.dead) {
-    uint64_t left = c.unsent * cfg_.request_size - c.write_off;
-    size_t len = left < buf_.size() ? static_cast<size_t>(left) : buf_.size();
-    ssize_t n = ::send(c.fd.get(), buf_.data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    size_t sendable = c.unsent;
+    if (cfg_.max_outstanding != 0) {
+      size_t in_flight = c.due.size() - c.unsent;  // written, not yet answered
+      if (in_flight >= cfg_.max_outstanding) break;
+      sendable = std::min(sendable, cfg_.max_outstanding - in_flight);
+    }
+    uint64_t left = sendable * cfg_.request_size - c.write_off;
+    size_t len = left < out_.size() ? static_cast<size_t>(left) : out_.size();
+    ssize_t n = ::send(c.fd.get(), out_.data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
+      if (errno == EAGAIN || errno == EINTR) {
+        blocked = true;
+        break;
+      }
       return kill(idx);
     }
     uint64_t now = now_ns();
@@ -182,12 +196,13 @@ void LoadClient::flush(size_t idx) {
       --c.unsent;
     }
   }
-  update_interest(idx);
+  update_interest(idx, blocked);
 }
 
-void LoadClient::update_interest(size_t idx) {
+// EPOLLOUT only while the socket itself refuses bytes, not while the outstanding limit waits.
+void LoadClient::update_interest(size_t idx, bool blocked) {
   Conn& c = conns_[idx];
-  bool want = c.unsent > 0 && !c.dead;
+  bool want = blocked && !c.dead;
   if (want == c.want_out || c.dead) return;
   c.want_out = want;
   epoll_event ev{};
@@ -219,7 +234,8 @@ void LoadClient::on_readable(size_t idx) {
       if (due >= measure_start_) r_.latency.record(now - due);
       if (now >= measure_start_ && now < measure_end_) ++r_.in_window;
     }
-    if (static_cast<size_t>(n) < buf_.size()) return;
+    if (c.unsent > 0 && !c.want_out) flush(idx);  // the next request may go now
+    if (c.dead || static_cast<size_t>(n) < buf_.size()) return;
   }
 }
 
@@ -277,14 +293,14 @@ double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 void print_result(const LoadConfig& cfg, const LoadResult& r) {
   const auto& h = r.latency;
   std::printf(
-      "{\"mode\":\"load\",\"target\":\"%s\",\"connections\":%zu,\"rate\":%.1f,\"duration_s\":%.3f,"
+      "{\"mode\":\"load\",\"target\":\"%s\",\"connections\":%zu,\"max_outstanding\":%zu,\"rate\":%.1f,\"duration_s\":%.3f,"
       "\"warmup_s\":%.3f,\"request_size\":%llu,\"response_size\":%llu,"
       "\"scheduled\":%llu,\"measured\":%llu,\"answered\":%llu,\"recorded\":%llu,"
       "\"achieved_rps\":%.1f,\"latency_us\":{\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
       "\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f},\"send_lag_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
       "\"errors\":{\"connect\":%llu,\"connection\":%llu,\"lost\":%llu,\"protocol\":%llu},"
       "\"client_cpu_s\":%.3f,\"interrupted\":%s}\n",
-      cfg.target.to_string().c_str(), cfg.connections, cfg.rate, cfg.duration_s, cfg.warmup_s,
+      cfg.target.to_string().c_str(), cfg.connections, cfg.max_outstanding, cfg.rate, cfg.duration_s, cfg.warmup_s,
       static_cast<unsigned long long>(cfg.request_size), static_cast<unsigned long long>(cfg.response_size),
       static_cast<unsigned long long>(r.scheduled), static_cast<unsigned long long>(r.measured),
       static_cast<unsigned long long>(r.answered), static_cast<unsigned long long>(h.count()),
@@ -301,7 +317,7 @@ void print_result(const LoadConfig& cfg, const LoadResult& r) {
 
 int run_load(const Options& opts) {
   if (!opts.check_known({"target", "connections", "rate", "duration", "warmup", "size", "response-size", "drain",
-                         "connect-timeout"})) {
+                         "connect-timeout", "max-outstanding"})) {
     return 2;
   }
   raise_nofile();
@@ -314,6 +330,7 @@ int run_load(const Options& opts) {
   cfg.request_size = static_cast<uint64_t>(opts.num("size", 1024));
   cfg.response_size = static_cast<uint64_t>(opts.num("response-size", static_cast<double>(cfg.request_size)));
   cfg.drain_s = opts.num("drain", 2);
+  cfg.max_outstanding = static_cast<size_t>(opts.num("max-outstanding", 1));
   if (cfg.connections == 0 || cfg.rate <= 0 || cfg.duration_s <= 0 || cfg.duration_s > 3600 || cfg.warmup_s < 0 ||
       cfg.request_size == 0 || cfg.response_size == 0 || cfg.drain_s < 0 || cfg.drain_s > 600) {
     std::fprintf(stderr, "l4_loadgen load: bad --connections/--rate/--duration/--warmup/--size/--drain\n");

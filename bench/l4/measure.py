@@ -9,7 +9,7 @@ import select
 import subprocess
 import time
 
-from procs import HarnessError, cpu_seconds, memory_kib, wait_for
+from procs import HarnessError, context_switches, cpu_seconds, memory_kib, wait_for
 
 
 class Target:
@@ -24,12 +24,13 @@ class Target:
 
 
 def _proxy_before(target):
-    return cpu_seconds(target.pid) if target.pid else 0.0
+    return (cpu_seconds(target.pid), context_switches(target.pid)) if target.pid else None
 
 
-def _proxy_after(target, cpu0, out):
+def _proxy_after(target, before, out):
     if target.pid:
-        out["proxy_cpu_s"] = round(cpu_seconds(target.pid) - cpu0, 3)
+        out["proxy_cpu_s"] = round(cpu_seconds(target.pid) - before[0], 3)
+        out["proxy_ctxsw"] = context_switches(target.pid) - before[1]
         mem = memory_kib(target.pid)
         out["proxy_rss_kib"] = mem.get("VmRSS")
         out["proxy_hwm_kib"] = mem.get("VmHWM")
@@ -41,7 +42,7 @@ def iperf(target, seconds, omit=1):
     host, port = target.iperf
     argv = ["iperf3", "-c", host, "-p", str(port), "-t", str(seconds), "-O", str(omit), "-J"]
     for attempt in range(3):
-        cpu0 = _proxy_before(target)
+        before = _proxy_before(target)
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + omit + 30)
         except subprocess.TimeoutExpired:
@@ -55,9 +56,10 @@ def iperf(target, seconds, omit=1):
             out = {"target": target.name, "gbps": round(end["sum_received"]["bits_per_second"] / 1e9, 3),
                    "bytes": end["sum_received"]["bytes"], "seconds": round(end["sum_received"]["seconds"], 3),
                    "retransmits": end["sum_sent"].get("retransmits", 0)}
-            out = _proxy_after(target, cpu0, out)
+            out = _proxy_after(target, before, out)
             if target.pid and out["bytes"]:
                 out["proxy_cpu_s_per_gb"] = round(out["proxy_cpu_s"] / (out["bytes"] / 1e9), 4)
+                out["proxy_ctxsw_per_mb"] = round(out["proxy_ctxsw"] / (out["bytes"] / 1e6), 3)
             return out
         # "the server is busy": the previous test's connections are still being torn down.
         time.sleep(1 + attempt)
@@ -70,14 +72,14 @@ def _fifo(prio):
     return fn
 
 
-def load(loadgen, target, rate, duration, warmup, connections, size=1024, rt_prio=0):
+def load(loadgen, target, rate, duration, warmup, connections, max_outstanding=1, size=1024, rt_prio=0):
     """One open-loop run at `rate` requests/s over `connections` keep-alive connections; the
     client runs SCHED_FIFO at `rt_prio` when that is not 0."""
     host, port = target.rr
     argv = [loadgen, "load", "--target", f"{host}:{port}", "--connections", str(connections),
             "--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup),
-            "--size", str(size), "--drain", "2"]
-    cpu0 = _proxy_before(target)
+            "--size", str(size), "--drain", "2", "--max-outstanding", str(max_outstanding)]
+    before = _proxy_before(target)
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + warmup + 40,
                            preexec_fn=_fifo(rt_prio) if rt_prio else None)
@@ -89,9 +91,10 @@ def load(loadgen, target, rate, duration, warmup, connections, size=1024, rt_pri
     out = {"target": target.name, "rate": rate, "achieved_rps": j["achieved_rps"],
            "latency_us": j["latency_us"], "send_lag_us": j["send_lag_us"], "errors": j["errors"],
            "answered": j["answered"], "client_cpu_s": j["client_cpu_s"]}
-    out = _proxy_after(target, cpu0, out)
+    out = _proxy_after(target, before, out)
     if target.pid and j["answered"]:
         out["proxy_cpu_us_per_req"] = round(out["proxy_cpu_s"] / j["answered"] * 1e6, 2)
+        out["proxy_ctxsw_per_req"] = round(out["proxy_ctxsw"] / j["answered"], 3)
     return out
 
 

@@ -41,6 +41,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def context_switches(pid):
+    """Voluntary + involuntary context switches of every thread of `pid` (each wake-up of a
+    thread that slept counts one voluntary switch)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def memory_kib(pid):
     """VmRSS, RssAnon, VmHWM in KiB, from /proc/PID/status."""
     out = {}

@@ -20,7 +20,8 @@ def _summ_throughput(th):
         runs = [r for r in th["runs"] if r["target"] == name]
         g = [r["gbps"] for r in runs]
         out[name] = {"gbps": round(_median(g), 2), "min": min(g), "max": max(g),
-                     "cpu_s_per_gb": _median([r.get("proxy_cpu_s_per_gb") for r in runs])}
+                     "cpu_s_per_gb": _median([r.get("proxy_cpu_s_per_gb") for r in runs]),
+                     "ctxsw_per_mb": _median([r.get("proxy_ctxsw_per_mb") for r in runs])}
     return out
 
 
@@ -39,6 +40,7 @@ def _summ_rr(rr):
                          "achieved_rps": round(_median([r["achieved_rps"] for r in runs])),
                          "lag_p99": round(_median([r["send_lag_us"]["p99"] for r in runs]), 1),
                          "cpu_us_per_req": _median([r.get("proxy_cpu_us_per_req") for r in runs]),
+                         "ctxsw_per_req": _median([r.get("proxy_ctxsw_per_req") for r in runs]),
                          "errors": errors, "rounds": len(runs)}
         out[str(rate)] = row
     return out
@@ -76,8 +78,21 @@ def summarize(res):
                 tg.append({"name": f"p99 meshd/HAProxy @ {int(rate):,}/s (median of rounds)", "goal": "<= 1.00",
                            "value": f"{r:.2f}{note}", "status": "PASS" if r is not None and r <= 1.0 else "MISS"})
     if "knee" in res:
-        s["knee"] = res["knee"]["max_sustained"]
+        s["knee"] = _summ_knee(res["knee"])
     return s
+
+
+def _summ_knee(knee):
+    best = knee["max_sustained"]
+    common = min((v for k, v in best.items() if k != "direct" and v), default=0)
+    out = {"common_rate": common, "paths": {}}
+    for name, rate in best.items():
+        runs = [r for r in knee["runs"] if r["target"] == name]
+        at = [r for r in runs if r["rate"] == common]
+        out["paths"][name] = {"max_sustained": rate, "best_achieved": round(max(r["achieved_rps"] for r in runs)),
+                              "cpu_us_per_req": _median([r.get("proxy_cpu_us_per_req") for r in at]),
+                              "ctxsw_per_req": _median([r.get("proxy_ctxsw_per_req") for r in at])}
+    return out
 
 
 def _table(headers, rows):
@@ -98,13 +113,19 @@ def _sections(res):
         th = s["throughput"]
         base = th.get("haproxy", {}).get("gbps")
         rows = [[n, _fmt(v["gbps"], ".2f"), f"{v['min']:.2f}-{v['max']:.2f}", _fmt(_ratio(v["gbps"], base), ".2f"),
-                 _fmt(v["cpu_s_per_gb"], ".3f")] for n, v in th.items()]
+                 _fmt(v["cpu_s_per_gb"], ".3f"), _fmt(v["ctxsw_per_mb"], ".2f")] for n, v in th.items()]
         out.append((f"One TCP stream (iperf3, {res['throughput']['seconds']} s, median of "
-                    f"{res['meta']['rounds']})", ["path", "Gbit/s", "range", "x HAProxy", "proxy CPU s/GB"], rows))
+                    f"{res['meta']['rounds']})",
+                    ["path", "Gbit/s", "range", "x HAProxy", "proxy CPU s/GB", "proxy ctx sw/MB"], rows))
     if "knee" in s:
-        rows = [[n, f"{v:,}"] for n, v in s["knee"].items()]
-        out.append(("Highest sustained rate (1 KiB req/resp, 100 conns; "
-                    + res["knee"]["criterion"] + ")", ["path", "req/s"], rows))
+        k = s["knee"]
+        rows = [[n, f"{v['max_sustained']:,}", f"{v['best_achieved']:,}", _fmt(v["cpu_us_per_req"], ".2f"),
+                 _fmt(v["ctxsw_per_req"], ".2f")] for n, v in k["paths"].items()]
+        out.append(("Highest sustained rate, 1 KiB request/response, 100 connections, rate raised by 25 % "
+                    "steps (" + res["knee"]["criterion"] + "; normal scheduling)",
+                    ["path", "max sustained req/s", "highest achieved req/s",
+                     f"proxy CPU us/req @ {k['common_rate']:,}/s", f"proxy ctx sw/req @ {k['common_rate']:,}/s"],
+                    rows))
     if "rr" in s:
         rows = []
         for rate, row in s["rr"].items():
@@ -114,13 +135,15 @@ def _sections(res):
                     f"{_fmt(_ratio(v['p50'], h['p50']), '.2f')} / {_fmt(_ratio(v['p99'], h['p99']), '.2f')}")
                 rows.append([f"{int(rate):,}", n, f"{v['achieved_rps']:,}", _fmt(v["p50"]), _fmt(v["p99"]),
                              _fmt(v["p999"]), _fmt(v["max"]), f"{v['p99_min']:.0f}-{v['p99_max']:.0f}", ratio,
-                             _fmt(v["cpu_us_per_req"], ".2f"), _fmt(v["lag_p99"], ".0f"), v["errors"]])
+                             _fmt(v["cpu_us_per_req"], ".2f"), _fmt(v["ctxsw_per_req"], ".2f"),
+                             _fmt(v["lag_p99"], ".0f"), v["errors"]])
         rr = res["rr"]
         out.append((f"1 KiB request/response, {rr['connections']} keep-alive connections, open loop "
                     f"({rr['duration_s']} s measured after {rr['warmup_s']} s warm-up; latency in us from the "
                     f"scheduled send time; median of {res['meta']['rounds']})",
                     ["rate/s", "path", "achieved/s", "p50", "p99", "p99.9", "max", "p99 range",
-                     "p50/p99 x HAProxy", "proxy CPU us/req", "client lag p99", "errors"], rows))
+                     "p50/p99 x HAProxy", "proxy CPU us/req", "proxy ctx sw/req", "send delay p99", "errors"],
+                    rows))
     idle = res.get("idle", {})
     rows = []
     for name in ("meshd", "haproxy"):

@@ -38,11 +38,13 @@ def parse_args(argv):
     p.add_argument("--only", default=",".join(PHASES), help="comma-separated phases: " + ",".join(PHASES))
     p.add_argument("--threads", type=int, default=1, help="meshd workers = HAProxy nbthread (default 1)")
     p.add_argument("--rounds", type=int, help="rounds per measurement (default 3, quick 1)")
-    p.add_argument("--rates", help="fixed request rates, comma-separated (default 5000,20000 plus "
+    p.add_argument("--rates", help="fixed request rates, comma-separated (default 5000,10000 plus "
                                    "80%% of the lower proxy knee)")
     p.add_argument("--duration", type=float, help="seconds measured per load run (default 5, quick 2)")
     p.add_argument("--iperf-seconds", type=int, help="seconds per iperf3 run (default 8, quick 3)")
     p.add_argument("--connections", type=int, default=100, help="keep-alive connections (default 100)")
+    p.add_argument("--max-outstanding", type=int, default=1,
+                   help="requests in flight per connection (default 1, like HTTP/1.1; 0: unlimited pipelining)")
     p.add_argument("--idle-conns", type=int, help="idle relayed connections (default 9000, quick 2000)")
     p.add_argument("--nice", type=int, default=-10, help="scheduling priority of every benchmark process "
                                                           "(default -10: ahead of builds; 0 to leave as is)")
@@ -103,13 +105,13 @@ def phase_throughput(args, targets, res):
 
 def phase_knee(args, loadgen, targets, res):
     """Raises the rate by 25 % steps until a path fails to sustain it (one retry on failure)."""
-    rate, alive, best, runs = 20000, list(targets), {}, []
+    rate, alive, best, runs = 8000, list(targets), {}, []
     for step in range(14):
         if not alive:
             break
         for t in rotated(list(alive), step):
             for attempt in range(2):
-                run = measure.load(loadgen, t, rate, 2.0, 0.5, args.connections)
+                run = measure.load(loadgen, t, rate, 2.0, 0.5, args.connections, args.max_outstanding)
                 run["attempt"] = attempt
                 runs.append(run)
                 ok = measure.sustained(run, rate)
@@ -129,7 +131,7 @@ def phase_knee(args, loadgen, targets, res):
 def fixed_rates(args, res):
     if args.rate_list:
         return args.rate_list
-    rates = [5000, 20000]
+    rates = [5000, 10000]
     knee = res.get("knee", {}).get("max_sustained", {})
     proxies = [v for k, v in knee.items() if k != "direct" and v]
     if proxies:
@@ -156,11 +158,13 @@ def phase_rr(args, loadgen, targets, servers, res):
             for pid in servers:
                 set_normal(pid, args.nice)
     res["rr"] = {"rates": rates, "duration_s": args.duration, "warmup_s": args.warmup, "sched": args.sched,
-                 "connections": args.connections, "request_size": 1024, "runs": runs}
+                 "connections": args.connections, "max_outstanding": args.max_outstanding, "request_size": 1024,
+                 "runs": runs}
 
 
 def rr_run(args, loadgen, t, rate, r, rt):
-    run = measure.load(loadgen, t, rate, args.duration, args.warmup, args.connections, rt_prio=rt)
+    run = measure.load(loadgen, t, rate, args.duration, args.warmup, args.connections, args.max_outstanding,
+                       rt_prio=rt)
     run["round"] = r
     lat = run["latency_us"]
     log(f"rr @{rate}/s round {r + 1}/{args.rounds} {t.name}: p50 {lat['p50']:.0f} "
