@@ -15,22 +15,29 @@ from procs import HarnessError, context_switches, cpu_seconds, memory_kib, wait_
 class Target:
     """Where traffic goes: `rr` and `iperf` are (host, port); `pid` is the proxy's (None: direct)."""
 
-    def __init__(self, name, rr, iperf, pid=None, active=None):
+    def __init__(self, name, rr, iperf, pid=None, active=None, counters=None):
         self.name = name
         self.rr = rr
         self.iperf = iperf
         self.pid = pid
         self.active = active  # callable: live relayed connections (meshd only)
+        self.counters = counters  # callable: the proxy's own counters, a dict (meshd only)
 
 
 def _proxy_before(target):
-    return (cpu_seconds(target.pid), context_switches(target.pid)) if target.pid else None
+    if not target.pid:
+        return None
+    return (cpu_seconds(target.pid), context_switches(target.pid), target.counters() if target.counters else {})
 
 
 def _proxy_after(target, before, out):
     if target.pid:
         out["proxy_cpu_s"] = round(cpu_seconds(target.pid) - before[0], 3)
         out["proxy_ctxsw"] = context_switches(target.pid) - before[1]
+        if target.counters:
+            after = target.counters()
+            out["proxy_counters"] = {k.removeprefix("meshd_").removesuffix("_total"): after[k] - v
+                                     for k, v in before[2].items()}
         mem = memory_kib(target.pid)
         out["proxy_rss_kib"] = mem.get("VmRSS")
         out["proxy_hwm_kib"] = mem.get("VmHWM")

@@ -225,12 +225,13 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 class Meshd:
     """meshd with one [[relay]] per upstream; `relays` maps a name to its upstream (host, port)."""
 
-    def __init__(self, procs, binary, workers, relays, cpus, name="meshd"):
+    def __init__(self, procs, binary, workers, relays, cpus, name="meshd", runtime=()):
         self.procs = procs
         self.dir = os.path.join(procs.tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "admin.sock")
-        conf = [f'[runtime]\nworkers = {workers}\ndrain_timeout = "1s"\n',
+        extra = "".join(f"{line}\n" for line in runtime)  # e.g. 'buffers_per_worker = 16'
+        conf = [f'[runtime]\nworkers = {workers}\ndrain_timeout = "1s"\n{extra}',
                 f'[admin]\nsocket = "{self.socket}"\nmetrics_address = "127.0.0.1:0"\n'
                 f'readiness_address = "off"\n']
         for rname, (host, port) in relays.items():
@@ -249,6 +250,8 @@ class Meshd:
             host, port = l["listen"].rsplit(":", 1)
             self.listen[l["name"]] = (host.strip("[]"), int(port))
         self.limit = st["connections"]["limit"]
+        host, port = st["admin"]["metrics"].rsplit(":", 1)
+        self.metrics_addr = (host.strip("[]"), int(port))
 
     @property
     def pid(self):
@@ -274,6 +277,24 @@ class Meshd:
 
     def active(self):
         return self.status()["connections"]["active"]
+
+    LOOP_FAMILIES = ("meshd_loop_iterations_total", "meshd_loop_completions_total",
+                     "meshd_loop_submissions_total", "meshd_stalled_sends_total", "meshd_buffer_waits_total")
+
+    def loop_counters(self):
+        """The event-loop counters summed over workers (for per-request and per-MB ratios)."""
+        conn = http.client.HTTPConnection(*self.metrics_addr, timeout=5)
+        try:
+            conn.request("GET", "/metrics")
+            body = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        out = dict.fromkeys(self.LOOP_FAMILIES, 0.0)
+        for line in body.splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in out:
+                out[name] += float(line.rsplit(" ", 1)[1])
+        return out
 
 
 HAPROXY_CONFIG = """global

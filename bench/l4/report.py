@@ -119,7 +119,9 @@ def _sections(res):
                     ["path", "Gbit/s", "range", "x HAProxy", "proxy CPU s/GB", "proxy ctx sw/MB"], rows))
     if "knee" in s:
         k = s["knee"]
-        rows = [[n, f"{v['max_sustained']:,}", f"{v['best_achieved']:,}", _fmt(v["cpu_us_per_req"], ".2f"),
+        open_ended = res["knee"].get("open_ended", [])
+        rows = [[n, (">= " if n in open_ended else "") + f"{v['max_sustained']:,}", f"{v['best_achieved']:,}",
+                 _fmt(v["cpu_us_per_req"], ".2f"),
                  _fmt(v["ctxsw_per_req"], ".2f")] for n, v in k["paths"].items()]
         out.append(("Highest sustained rate, 1 KiB request/response, 100 connections, rate raised by 25 % "
                     "steps (" + res["knee"]["criterion"] + "; normal scheduling)",

@@ -54,6 +54,11 @@ def parse_args(argv):
                         "nice leaves them at --nice. Stream and knee runs always use --nice")
     p.add_argument("--pin", action="store_true", help="proxies on the last --threads CPUs, the load tools on the rest")
     p.add_argument("--no-splice", action="store_true", help="skip the informational HAProxy+splice stream run")
+    p.add_argument("--meshd-runtime", action="append", default=[],
+                   help="extra [runtime] line for meshd's config, e.g. 'buffers_per_worker = 16' (repeatable)")
+    p.add_argument("--meshd-variant", action="append", default=[], metavar="NAME:LINE[;LINE]",
+                   help="also measure another meshd with these [runtime] lines, as path 'meshd-NAME' in the "
+                        "stream and rr phases, e.g. 'ring16:buffers_per_worker = 16' (repeatable)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs)")
     p.add_argument("--json", help="result file (default BUILD/bench/l4/results.json)")
     p.add_argument("--markdown", help="also write the results as Markdown tables to this file")
@@ -104,10 +109,11 @@ def phase_throughput(args, targets, res):
 
 
 def phase_knee(args, loadgen, targets, res):
-    """Raises the rate by 25 % steps until a path fails to sustain it (one retry on failure)."""
+    """Raises the rate by 25 % steps until a path fails to sustain it (one retry on failure).
+    The direct path is only the reference: it stops with the last proxy ("at least")."""
     rate, alive, best, runs = 8000, list(targets), {}, []
     for step in range(14):
-        if not alive:
+        if not any(t.pid for t in alive):
             break
         for t in rotated(list(alive), step):
             for attempt in range(2):
@@ -124,6 +130,7 @@ def phase_knee(args, loadgen, targets, res):
                 alive.remove(t)
         rate = int(round(rate * 1.25, -3))
     res["knee"] = {"max_sustained": {t.name: best.get(t.name, 0) for t in targets},
+                   "open_ended": [t.name for t in alive],  # still sustaining when the search stopped
                    "criterion": measure.SUSTAINED,
                    "runs": runs}
 
@@ -192,7 +199,8 @@ def run(args, res):
         iperf_direct = start_iperf_server(procs, "iperf-direct", load_cpus)[1]
         iperf_meshd = start_iperf_server(procs, "iperf-meshd", load_cpus)[1]
         iperf_hap = start_iperf_server(procs, "iperf-haproxy", load_cpus)[1]
-        meshd = Meshd(procs, meshd_bin, args.threads, {"rr": backend, "iperf": iperf_meshd}, proxy_cpus)
+        meshd = Meshd(procs, meshd_bin, args.threads, {"rr": backend, "iperf": iperf_meshd}, proxy_cpus,
+                      runtime=args.meshd_runtime)
         time.sleep(1.0)
         res["idle"]["meshd_start"] = memory_kib(meshd.pid)
         res["meta"]["meshd_connections_limit"] = meshd.limit
@@ -200,13 +208,23 @@ def run(args, res):
         time.sleep(1.0)
         res["idle"]["haproxy_start"] = memory_kib(hap.pid)
         targets = [measure.Target("direct", backend, iperf_direct),
-                   measure.Target("meshd", meshd.listen["rr"], meshd.listen["iperf"], meshd.pid, meshd.active),
+                   measure.Target("meshd", meshd.listen["rr"], meshd.listen["iperf"], meshd.pid, meshd.active,
+                                  meshd.loop_counters),
                    measure.Target("haproxy", hap.listen["rr"], hap.listen["iperf"], hap.pid)]
+        variants = []
+        for spec in args.meshd_variant:
+            vname, _, lines = spec.partition(":")
+            v = Meshd(procs, meshd_bin, args.threads, {"rr": backend, "iperf": start_iperf_server(
+                procs, f"iperf-{vname}", load_cpus)[1]}, proxy_cpus, name=f"meshd-{vname}",
+                runtime=[x.strip() for x in lines.split(";") if x.strip()])
+            variants.append(v)
+            targets.append(measure.Target(f"meshd-{vname}", v.listen["rr"], v.listen["iperf"], v.pid, v.active,
+                                          v.loop_counters))
         if "idle" in args.phases:
             if args.idle_conns + 50 > min(meshd.limit, hap.limit):
                 log(f"idle: {args.idle_conns} connections exceed the proxies' limits "
                     f"(meshd {meshd.limit}, haproxy {hap.limit}); lower --idle-conns")
-            phase_idle(args, procs, loadgen, targets, res)
+            phase_idle(args, procs, loadgen, targets[:3], res)
         if "throughput" in args.phases:
             stream_targets = list(targets)
             if not args.no_splice:
@@ -216,10 +234,10 @@ def run(args, res):
                 stream_targets.append(measure.Target("haproxy+splice", None, splice.listen["iperf"], splice.pid))
             phase_throughput(args, stream_targets, res)
         if "knee" in args.phases and not args.quick:
-            phase_knee(args, loadgen, targets, res)
+            phase_knee(args, loadgen, targets[:3], res)
         if "rr" in args.phases:
-            phase_rr(args, loadgen, targets, [backend_proc.pid, meshd.pid, hap.pid], res)
-        for t in targets[1:]:
+            phase_rr(args, loadgen, targets, [backend_proc.pid, meshd.pid, hap.pid] + [v.pid for v in variants], res)
+        for t in targets[1:3]:
             res["idle"][f"{t.name}_end"] = memory_kib(t.pid)
     finally:
         procs.stop_all()
@@ -254,7 +272,7 @@ def machine_facts(args, argv):
         "haproxy": first_line(["/usr/sbin/haproxy", "-v"]),
         "iperf3": first_line(["iperf3", "--version"]),
         "threads": args.threads, "nice": args.nice, "sched": args.sched, "pinned": args.pin, "quick": args.quick,
-        "rounds": args.rounds,
+        "rounds": args.rounds, "meshd_runtime": args.meshd_runtime, "meshd_variants": args.meshd_variant,
     }
 
 
