@@ -37,10 +37,11 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="short runs, one round (about 2 minutes)")
     p.add_argument("--only", default=",".join(PHASES), help="comma-separated phases: " + ",".join(PHASES))
     p.add_argument("--threads", type=int, default=1, help="meshd workers = HAProxy nbthread (default 1)")
-    p.add_argument("--rounds", type=int, help="rounds per measurement (default 3, quick 1)")
+    p.add_argument("--rounds", type=int, help="rounds of the stream measurement (default 3, quick 1)")
+    p.add_argument("--rr-rounds", type=int, help="rounds of each fixed-rate measurement (default 5, quick 1)")
     p.add_argument("--rates", help="fixed request rates, comma-separated (default 5000,10000 plus "
                                    "80%% of the lower proxy knee)")
-    p.add_argument("--duration", type=float, help="seconds measured per load run (default 5, quick 2)")
+    p.add_argument("--duration", type=float, help="seconds measured per fixed-rate run (default 3, quick 2)")
     p.add_argument("--iperf-seconds", type=int, help="seconds per iperf3 run (default 8, quick 3)")
     p.add_argument("--connections", type=int, default=100, help="keep-alive connections (default 100)")
     p.add_argument("--max-outstanding", type=int, default=1,
@@ -68,7 +69,8 @@ def parse_args(argv):
     if bad:
         p.error(f"unknown phase(s) {bad}; choose from {PHASES}")
     a.rounds = a.rounds or (1 if a.quick else 3)
-    a.duration = a.duration or (2.0 if a.quick else 5.0)
+    a.rr_rounds = a.rr_rounds or (1 if a.quick else 5)
+    a.duration = a.duration or (2.0 if a.quick else 3.0)
     a.warmup = 0.5 if a.quick else 1.0
     a.iperf_seconds = a.iperf_seconds or (3 if a.quick else 8)
     a.idle_conns = a.idle_conns or (2000 if a.quick else 9000)
@@ -157,14 +159,14 @@ def phase_rr(args, loadgen, targets, servers, res):
             set_realtime(pid, rt)
     try:
         for rate in rates:
-            for r in range(args.rounds):
+            for r in range(args.rr_rounds):
                 for t in rotated(targets, r + rates.index(rate)):
                     runs.append(rr_run(args, loadgen, t, rate, r, rt))
     finally:
         if rt:
             for pid in servers:
                 set_normal(pid, args.nice)
-    res["rr"] = {"rates": rates, "duration_s": args.duration, "warmup_s": args.warmup, "sched": args.sched,
+    res["rr"] = {"rates": rates, "rounds": args.rr_rounds, "duration_s": args.duration, "warmup_s": args.warmup, "sched": args.sched,
                  "connections": args.connections, "max_outstanding": args.max_outstanding, "request_size": 1024,
                  "runs": runs}
 
@@ -174,7 +176,7 @@ def rr_run(args, loadgen, t, rate, r, rt):
                        rt_prio=rt)
     run["round"] = r
     lat = run["latency_us"]
-    log(f"rr @{rate}/s round {r + 1}/{args.rounds} {t.name}: p50 {lat['p50']:.0f} "
+    log(f"rr @{rate}/s round {r + 1}/{args.rr_rounds} {t.name}: p50 {lat['p50']:.0f} "
         f"p99 {lat['p99']:.0f} p99.9 {lat['p999']:.0f} us, achieved {run['achieved_rps']:.0f}/s")
     return run
 
