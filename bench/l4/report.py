@@ -54,6 +54,10 @@ def summarize(res):
         rss = idle["meshd_start"]["VmRSS"]
         tg.append({"name": "meshd RSS idle (right after start)", "goal": "<= 8 MiB",
                    "value": f"{rss / 1024:.2f} MiB", "status": "PASS" if rss <= 8192 else "MISS"})
+    if "meshd_end" in idle:
+        rss = idle["meshd_end"]["VmRSS"]
+        tg.append({"name": "meshd RSS idle after the whole run (informational)", "goal": "<= 8 MiB",
+                   "value": f"{rss / 1024:.2f} MiB", "status": "PASS" if rss <= 8192 else "MISS"})
     if "meshd" in idle and "per_conn_kib" in idle["meshd"]:
         m = idle["meshd"]
         v = m["per_conn_kib"]
