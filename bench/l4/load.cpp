@@ -72,7 +72,7 @@ class LoadClient {
   void schedule_due(uint64_t now);
   void flush(size_t idx);
   void on_readable(size_t idx);
-  void kill(size_t idx);
+  void drop(size_t idx);
   void update_interest(size_t idx, bool blocked);
   size_t outstanding() const;
 
@@ -185,7 +185,7 @@ void LoadClient::flush(size_t idx) {
         blocked = true;
         break;
       }
-      return kill(idx);
+      return drop(idx);
     }
     uint64_t now = now_ns();
     c.write_off += static_cast<uint64_t>(n);
@@ -215,10 +215,10 @@ void LoadClient::on_readable(size_t idx) {
   Conn& c = conns_[idx];
   for (;;) {
     ssize_t n = ::recv(c.fd.get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
-    if (n == 0) return kill(idx);
+    if (n == 0) return drop(idx);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
-      return kill(idx);
+      return drop(idx);
     }
     uint64_t now = now_ns();
     c.read_partial += static_cast<uint64_t>(n);
@@ -226,7 +226,7 @@ void LoadClient::on_readable(size_t idx) {
       c.read_partial -= cfg_.response_size;
       if (c.due.size() <= c.unsent) {  // an answer to a request not yet sent
         ++r_.protocol_errors;
-        return kill(idx);
+        return drop(idx);
       }
       uint64_t due = c.due.front();
       c.due.pop_front();
@@ -239,7 +239,7 @@ void LoadClient::on_readable(size_t idx) {
   }
 }
 
-void LoadClient::kill(size_t idx) {
+void LoadClient::drop(size_t idx) {
   Conn& c = conns_[idx];
   if (c.dead) return;
   c.dead = true;

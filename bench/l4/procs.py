@@ -123,10 +123,8 @@ class Proc:
 class Procs:
     """Owns every long-running process the benchmark starts."""
 
-    def __init__(self, tmp, nice=None, cpus=None):
+    def __init__(self, tmp):
         self.tmp = tmp
-        self.nice = nice
-        self.cpus = cpus
         self.procs = []
 
     def _preexec(self, cpus):
