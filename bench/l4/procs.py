@@ -231,7 +231,9 @@ class Meshd:
         extra = "".join(f"{line}\n" for line in runtime)  # e.g. 'buffers_per_worker = 16'
         conf = [f'[runtime]\nworkers = {workers}\ndrain_timeout = "1s"\n{extra}',
                 f'[admin]\nsocket = "{self.socket}"\nmetrics_address = "127.0.0.1:0"\n'
-                f'readiness_address = "off"\n']
+                f'readiness_address = "off"\n',
+                # A relay benchmark: no kernel capture (it would attach to the host's cgroup root).
+                '[capture]\nmode = "off"\n']
         for rname, (host, port) in relays.items():
             conf.append(f'[[relay]]\nname = "{rname}"\nlisten = "127.0.0.1:0"\n'
                         f'upstream = "{host}:{port}"\n')
