@@ -26,8 +26,8 @@ struct RuntimeSettings {
   base::Duration drain_timeout = 5s;         // SIGTERM: how long connections may finish
   base::log::Level log_level = base::log::Level::Info;
   unsigned ring_entries = 1024;              // io_uring submission queue per worker
-  uint32_t buffer_size = 64 * 1024;          // provided receive buffer, bytes
-  uint32_t buffers_per_worker = 256;         // power of two
+  uint32_t buffer_size = 32 * 1024;          // provided receive buffer, bytes
+  uint32_t buffers_per_worker = 32;          // power of two; few, so they stay in cache
   uint64_t max_open_files = 1048576;         // RLIMIT_NOFILE to ask for at start-up
 };
 

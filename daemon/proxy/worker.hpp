@@ -21,8 +21,8 @@ namespace mesh::proxy {
 struct WorkerOptions {
   unsigned index = 0;
   unsigned ring_entries = 1024;
-  uint32_t buffer_size = 64 * 1024;
-  uint32_t buffer_count = 256;
+  uint32_t buffer_size = 32 * 1024;
+  uint32_t buffer_count = 32;
 };
 
 class Worker {
