@@ -1,0 +1,116 @@
+#pragma once
+// The compiled security policy: authorization rules with their values pre-parsed into
+// matchers, indexed by the workloads they apply to, and the effective peer-authentication
+// mode of every workload and port. Immutable after compile; any thread may read it while
+// holding the snapshot.
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/inventory.hpp"
+
+namespace mesh::policy {
+
+// Istio's authorization string: "value", "prefix*", "*suffix" or "*" (any value, but present).
+struct ValueMatcher {
+  enum class Kind : uint8_t { Exact, Prefix, Suffix, Any };
+  Kind kind = Kind::Exact;
+  std::string value;
+
+  static ValueMatcher parse(std::string_view pattern);
+  bool matches(std::string_view s) const;
+};
+
+struct SourceMatcher {
+  std::vector<ValueMatcher> principals, not_principals;
+  std::vector<ValueMatcher> namespaces, not_namespaces;
+  std::vector<base::Cidr> ip_blocks, not_ip_blocks;
+};
+
+struct OperationMatcher {
+  std::vector<ValueMatcher> hosts, not_hosts;  // lowercase
+  std::vector<uint16_t> ports, not_ports;
+  std::vector<ValueMatcher> methods, not_methods;
+  std::vector<ValueMatcher> paths, not_paths;
+  bool l7 = false;  // uses hosts, methods or paths
+};
+
+struct ConditionMatcher {
+  enum class Attribute : uint8_t { SourceIp, SourceNamespace, SourcePrincipal, DestinationIp, DestinationPort, RequestHeader };
+  Attribute attribute = Attribute::SourceIp;
+  std::string header;  // for RequestHeader, lowercase
+  std::vector<ValueMatcher> values, not_values;
+  std::vector<base::Cidr> cidrs, not_cidrs;
+  std::vector<uint16_t> ports, not_ports;
+  bool l7 = false;
+};
+
+struct AuthzRule {
+  std::vector<SourceMatcher> from;
+  std::vector<OperationMatcher> to;
+  std::vector<ConditionMatcher> when;
+  bool l7 = false;  // some part needs the HTTP request
+  SourceLoc loc;
+};
+
+struct Authorization {
+  std::string id;  // "namespace/name"
+  model::AuthzAction action = model::AuthzAction::Allow;
+  bool dry_run = false;
+  std::vector<AuthzRule> rules;
+  const model::Authorization* spec = nullptr;
+};
+
+// The policies of one scope (mesh, a namespace, or one workload's selectors), by action.
+struct AuthzScope {
+  std::vector<const Authorization*> deny, audit, allow, dry_run;
+  bool empty() const { return deny.empty() && audit.empty() && allow.empty() && dry_run.empty(); }
+};
+
+struct MtlsDecision {
+  model::MtlsMode mode = model::MtlsMode::Permissive;      // never Unset
+  const model::PeerAuthentication* source = nullptr;      // null: the mesh default (permissive)
+};
+
+class AuthorizationTable {
+ public:
+  std::span<const Authorization> all() const { return items_; }
+  // The scopes that apply to a workload: mesh-wide, its namespace, its own selectors.
+  std::array<const AuthzScope*, 3> for_workload(const Workload& w) const;
+
+  std::vector<Authorization>& items() { return items_; }
+  AuthzScope& mesh() { return mesh_; }
+  StringMap<AuthzScope>& namespaces() { return by_ns_; }
+  std::vector<AuthzScope>& workloads() { return by_workload_; }
+
+ private:
+  std::vector<Authorization> items_;
+  AuthzScope mesh_;
+  StringMap<AuthzScope> by_ns_;
+  std::vector<AuthzScope> by_workload_;
+  AuthzScope empty_;
+};
+
+struct WorkloadMtls {
+  MtlsDecision workload;
+  std::vector<std::pair<uint16_t, MtlsDecision>> ports;
+};
+
+class PeerAuthTable {
+ public:
+  // The effective mode for a connection to `port` of `w` (null: not a known workload, which
+  // gets the mesh-wide mode).
+  MtlsDecision lookup(const Workload* w, uint16_t port) const;
+
+  MtlsDecision& mesh() { return mesh_; }
+  std::vector<WorkloadMtls>& workloads() { return by_workload_; }
+
+ private:
+  MtlsDecision mesh_;
+  std::vector<WorkloadMtls> by_workload_;
+};
+
+}  // namespace mesh::policy
