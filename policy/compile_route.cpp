@@ -142,29 +142,26 @@ TcpRule Compiler::tcp_rule(const model::Route& route, const model::TcpRule& spec
 bool Compiler::targets(const std::vector<model::RouteDestination>& in, std::string_view ns, SourceLoc rule_loc,
                        std::vector<RouteTarget>& out, std::vector<uint32_t>& cumulative) {
   uint32_t sum = 0;
-  bool ok = true;
+  bool weighted = true;
   for (const auto& d : in) {
     uint32_t weight = d.weight.value_or(in.size() == 1 ? 100 : 0);
     if (!d.weight && in.size() > 1) {
       d_.error(d.loc, "route destination: with several destinations each needs a weight (0-100)");
-      ok = false;
+      weighted = false;
     }
-    auto t = target(d, ns);
-    if (!t) {
-      ok = false;
-      continue;
-    }
-    t->weight = weight;
     sum += weight;
+    auto t = target(d, ns);
+    if (!t) continue;
+    t->weight = weight;
     out.push_back(std::move(*t));
-    cumulative.push_back(sum);
+    cumulative.push_back(cumulative.empty() ? weight : cumulative.back() + weight);
   }
-  if (ok && sum != 100) {
+  if (weighted && sum != 100) {
     SourceLoc loc = in.size() == 1 ? in.front().weight_loc : rule_loc;
     d_.error(loc, fmt::format("route rule: destination weights sum to {}; they must sum to 100", sum));
-    ok = false;
+    return false;
   }
-  return ok;
+  return weighted && out.size() == in.size();
 }
 
 std::optional<RouteTarget> Compiler::target(const model::RouteDestination& d, std::string_view ns) {

@@ -113,7 +113,7 @@ ReadResult read_policy_files(std::span<const std::string> paths, const Limits& l
     std::error_code ec;
     fs::file_status st = fs::status(path, ec);
     if (ec || !fs::exists(st)) {
-      out.errors.push_back(Diagnostic{path, 1, 1, fmt::format("cannot read: {}", ec ? ec.message() : "no such file or directory")});
+      out.errors.push_back(Diagnostic{path, 1, 1, fmt::format("cannot read: {}", ec ? ec.message() : "No such file or directory")});
       continue;
     }
     if (!fs::is_directory(st)) {

@@ -218,6 +218,10 @@ bool decode_string_match(TableReader& parent, std::string_view key, const toml::
   if (r.get("exact", m.value)) ++kinds, m.kind = StringMatch::Kind::Exact;
   if (allow_prefix && r.get("prefix", m.value)) ++kinds, m.kind = StringMatch::Kind::Prefix;
   if (r.get("regex", m.value)) ++kinds, m.kind = StringMatch::Kind::Regex;
+  if (const toml::node* p = allow_prefix ? nullptr : r.take("prefix")) {
+    r.error_at(*p, "prefix", "query parameters match exact or regex only (as in Istio)");
+    return false;
+  }
   bool present = false;
   if (r.get("present", present)) {
     if (!present) r.error_at(*r.take("present"), "present", "only `present = true` is meaningful; use without_headers");
@@ -359,7 +363,7 @@ model::Route decode_route(TableReader& r) {
     route.retry_budget = b;
   }
   r.finish();
-  if (route.http.empty() && route.tcp.empty() && !r.ctx().diags.full()) {
+  if (!r.contains("http") && !r.contains("tcp") && !r.ctx().diags.full()) {
     r.ctx().diags.error(route.meta.loc, fmt::format("{}: a route needs at least one [[route.http]] or [[route.tcp]] rule", r.path()));
   }
   return route;

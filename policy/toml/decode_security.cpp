@@ -47,8 +47,8 @@ std::optional<std::string> principal_problem(std::string_view v) {
 }
 
 std::optional<std::string> path_problem(std::string_view v) {
-  if (auto p = wildcard_problem(v)) return p;
   if (v.find('{') != std::string_view::npos) return fmt::format("'{}': path templates ({{*}}, {{**}}) are not supported", v);
+  if (auto p = wildcard_problem(v)) return p;
   if (!v.starts_with('/') && !v.starts_with('*')) return fmt::format("path '{}' must start with '/'", v);
   return std::nullopt;
 }
@@ -167,7 +167,7 @@ model::AuthzCondition decode_condition(TableReader& r) {
     r.take("not_values");
   }
   r.finish();
-  if (check && c.values.empty() && c.not_values.empty() && !r.ctx().diags.full()) {
+  if (check && !r.contains("values") && !r.contains("not_values") && !r.ctx().diags.full()) {
     r.ctx().diags.error(c.loc, fmt::format("{}: needs values or not_values", r.path()));
   }
   return c;

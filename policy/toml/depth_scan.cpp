@@ -124,6 +124,7 @@ class Scanner {
     } else if (c == '=') {
       uint32_t d = base + dots + 1;
       dots = 0;
+      if (!check(d)) return;
       if (stack_.empty()) {
         top_key_ = false;
         top_value_depth_ = d;

@@ -53,6 +53,7 @@ const toml::node* TableReader::take(std::string_view key) {
 }
 
 bool TableReader::require(std::string_view key) {
+  known_.push_back(key);
   if (table_.get(key)) return true;
   ctx_.diags.error(loc(), fmt::format("{}: missing required key '{}'", path_.empty() ? "document" : path_, key));
   return false;

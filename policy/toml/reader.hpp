@@ -53,6 +53,7 @@ class TableReader {
 
   // Marks `key` as known and returns its node, or null when absent.
   const toml::node* take(std::string_view key);
+  bool contains(std::string_view key) const { return table_.contains(key); }
   // Records a "missing required key" error unless `key` is present.
   bool require(std::string_view key);
 
