@@ -6,8 +6,9 @@
 //     weighted pick with a random source the caller supplies);
 //   * the peer-authentication (mTLS) mode of a destination port.
 // Every decision names the rule that made it; the pointers in a decision point into the
-// snapshot, so keep the snapshot alive while using them. Pure functions: no allocation on
-// the decision path, no locks; call them from any thread.
+// snapshot, so keep the snapshot alive while using them. Pure functions that neither
+// allocate nor lock on the decision path (except inside RE2, whose shared DFA cache is filled
+// on first use of a regex); call them from any thread. describe() allocates: it is for logs.
 #include <cstdint>
 #include <span>
 #include <string>

@@ -127,6 +127,40 @@ base::Status resolve_destination(const CompiledPolicy& policy, const std::string
   return base::ok();
 }
 
+// A request entering through a gateway: the host is matched against the gateway's routes.
+base::Status resolve_gateway(const CompiledPolicy& policy, const std::string& id, const std::string& host,
+                             Explanation& e) {
+  size_t slash = id.find('/');
+  e.gateway = slash == std::string::npos ? policy.gateways().by_name("default", id)
+                                         : policy.gateways().by_name(id.substr(0, slash), id.substr(slash + 1));
+  if (!e.gateway) return fail(Errc::NotFound, fmt::format("--gateway: unknown gateway '{}'", id));
+  // Behind the gateway the backends see the gateway's workload as the peer, not the client.
+  e.client = e.source ? e.source->id : !e.source_identity.empty() ? e.source_identity : e.source_ip.to_string();
+  e.source = nullptr;
+  e.source_identity.clear();
+  e.source_ip = {};
+  if (!e.gateway->workloads.empty()) {
+    const Workload& gw = policy.workloads().all()[e.gateway->workloads.front()];
+    e.source = &gw;
+    if (gw.protocol == model::WorkloadProtocol::Hbone) e.source_identity = gw.identity;
+    if (!gw.addresses.empty()) e.source_ip = gw.addresses.front();
+  }
+  e.host = host;
+  for (char& c : e.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& server : e.gateway->spec->servers) {
+    if (server.port != e.port) continue;
+    for (const auto& h : server.hosts) {
+      std::string_view pattern = h.value.substr(h.value.find('/') + 1);
+      if (pattern == "*" || pattern == e.host || (pattern.starts_with("*.") && e.host.ends_with(pattern.substr(1)))) {
+        e.server = &server;
+        e.protocol = server.protocol;
+        return base::ok();
+      }
+    }
+  }
+  return fail(Errc::NotFound, fmt::format("--to: gateway '{}' serves no host '{}' on port {}", e.gateway->id, host, e.port));
+}
+
 ExplainedTarget target_of(const RouteTarget& t) {
   ExplainedTarget out;
   out.host = t.host;
@@ -139,8 +173,9 @@ ExplainedTarget target_of(const RouteTarget& t) {
 // Routes a service or external destination; fills outcome, rule and targets.
 void route(const CompiledPolicy& policy, const RequestAttrs& req, Explanation& e) {
   SplitMix64 random(0);  // the pick is ignored: every target of the rule is listed
+  const std::string_view gateway = e.gateway ? std::string_view(e.gateway->id) : kMeshGateway;
   if (e.http) {
-    HttpRouteQuery q{e.host, e.port, &req, e.source, kMeshGateway};
+    HttpRouteQuery q{e.host, e.port, &req, e.source, gateway};
     HttpRouteDecision d = select_http_route(policy, q, random);
     e.outcome = d.outcome;
     e.route = d.route;
@@ -148,7 +183,7 @@ void route(const CompiledPolicy& policy, const RequestAttrs& req, Explanation& e
     if (d.rule)
       for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t));
   } else {
-    TcpRouteQuery q{e.host, e.port, {}, e.source, kMeshGateway};
+    TcpRouteQuery q{e.host, e.port, {}, e.source, gateway};
     if (e.service && !e.service->vips.empty()) q.destination_ip = e.service->vips.front();
     TcpRouteDecision d = select_tcp_route(policy, q, random);
     e.outcome = d.outcome;
@@ -157,7 +192,9 @@ void route(const CompiledPolicy& policy, const RequestAttrs& req, Explanation& e
     if (d.rule)
       for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t));
   }
-  if (e.outcome == RouteOutcome::Default) {
+  if (e.outcome == RouteOutcome::Default && e.gateway) {
+    e.outcome = RouteOutcome::NoMatch;  // a gateway forwards only what its routes bind: 404
+  } else if (e.outcome == RouteOutcome::Default) {
     ExplainedTarget t;
     t.host = e.host;
     e.targets.push_back(std::move(t));
@@ -193,6 +230,7 @@ void authorize(const CompiledPolicy& policy, const RequestAttrs& req, Explanatio
 }
 
 std::string summarize(const Explanation& e) {
+  if (e.server && e.server->tls && e.server->tls->https_redirect) return "redirect";
   if (e.outcome == RouteOutcome::NoMatch) return "no route";
   if (e.http_rule && e.http_rule->spec->redirect) return "redirect";
   size_t total = 0, allowed = 0, denied = 0, mesh_targets = 0;
@@ -218,7 +256,11 @@ base::Result<Explanation> explain(const CompiledPolicy& policy, const ExplainQue
   if (auto s = resolve_source(policy, query.from, e); !s) return fail(std::move(s.error()).wrap("--from"));
   std::string host;
   if (auto s = parse_to(query.to, host, e.port); !s) return fail(std::move(s.error()));
-  if (auto s = resolve_destination(policy, host, e); !s) return fail(std::move(s.error()).wrap("--to"));
+  if (!query.gateway.empty()) {
+    if (auto s = resolve_gateway(policy, query.gateway, host, e); !s) return fail(std::move(s.error()));
+  } else if (auto s = resolve_destination(policy, host, e); !s) {
+    return fail(std::move(s.error()).wrap("--to"));
+  }
   e.http = !query.method.empty() || !query.path.empty() || !query.headers.empty();
   e.method = query.method.empty() ? "GET" : query.method;
   e.path = query.path.empty() ? "/" : query.path;

@@ -22,6 +22,7 @@ struct ExplainQuery {
   std::string method;  // any of method, path, headers makes it an HTTP request
   std::string path;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string gateway;  // "ns/name": the request enters through this gateway (to = its host)
 };
 
 struct ExplainedEndpoint {
@@ -44,6 +45,7 @@ struct ExplainedTarget {
 struct Explanation {
   static constexpr size_t kMaxEndpoints = 16;
 
+  std::string client;           // with a gateway: the --from it was given (the outside client)
   std::string source_identity;  // empty: plaintext
   const Workload* source = nullptr;
   base::IpAddr source_ip;
@@ -52,6 +54,8 @@ struct Explanation {
   const Service* service = nullptr;
   const External* external = nullptr;
   const Workload* workload = nullptr;  // a workload addressed directly
+  const Gateway* gateway = nullptr;    // the gateway the request enters through
+  const model::GatewayServer* server = nullptr;
   model::Protocol protocol = model::Protocol::Unspecified;
   bool http = false;  // evaluated as an HTTP request
   std::string method, path;
@@ -61,7 +65,7 @@ struct Explanation {
   const HttpRule* http_rule = nullptr;
   const TcpRule* tcp_rule = nullptr;
   std::vector<ExplainedTarget> targets;
-  std::string decision;  // "allow", "deny", "partial", "per-request", "no route", "no endpoints"
+  std::string decision;  // "allow", "deny", "partial", "per-request", "no route", "no endpoints", "redirect"
 };
 
 base::Result<Explanation> explain(const CompiledPolicy& policy, const ExplainQuery& query);

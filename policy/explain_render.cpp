@@ -34,11 +34,13 @@ std::string source_text(const Explanation& e) {
   std::string who = e.source_identity.empty() ? "plaintext (no identity)" : e.source_identity;
   if (e.source) who += fmt::format(" (workload {})", e.source->id);
   if (!e.source_ip.is_unspecified()) who += fmt::format(" from {}", e.source_ip.to_string());
+  if (!e.client.empty()) who += fmt::format(", forwarding for client {}", e.client);
   return who;
 }
 
 std::string destination_text(const Explanation& e) {
-  std::string kind = e.workload ? fmt::format("workload {}", e.workload->id)
+  std::string kind = e.gateway ? fmt::format("through gateway {}", e.gateway->id)
+                     : e.workload ? fmt::format("workload {}", e.workload->id)
                      : e.service ? fmt::format("service {}", e.service->id)
                                  : fmt::format("external {}", e.external->id);
   return fmt::format("{}:{} ({}, protocol {})", e.host, e.port, kind, model::to_string(e.protocol));
@@ -100,8 +102,10 @@ std::string to_text(const CompiledPolicy& p, const Explanation& e) {
     for (const auto& [k, v] : e.headers) req += fmt::format(" {}: {}", k, v);
     line("request", req);
   }
+  if (e.server && e.server->tls && e.server->tls->https_redirect) line("gateway", "redirects to HTTPS (https_redirect)");
   if (e.workload) line("route", "none (a workload addressed directly)");
   else if (e.outcome == RouteOutcome::Default) line("route", "default: no route for this host, straight to it");
+  else if (e.outcome == RouteOutcome::NoMatch && !e.route) line("route", "no route for this host on the gateway (404)");
   else if (e.outcome == RouteOutcome::NoMatch) line("route", fmt::format("no rule of route {} matches (404)", e.route->id));
   else line("route", rule_where(p, e));
   if (e.http && e.http_rule) {
@@ -133,8 +137,10 @@ std::string to_json(const CompiledPolicy& p, const Explanation& e) {
   json j;
   j["source"] = {{"identity", e.source_identity}, {"workload", e.source ? json(e.source->id) : json(nullptr)},
                  {"ip", e.source_ip.to_string()}};
+  if (!e.client.empty()) j["source"]["client"] = e.client;
   j["destination"] = {{"host", e.host}, {"port", e.port}, {"protocol", model::to_string(e.protocol)},
-                      {"kind", e.workload ? "workload" : e.service ? "service" : "external"}};
+                      {"kind", e.gateway ? "gateway" : e.workload ? "workload" : e.service ? "service" : "external"}};
+  if (e.gateway) j["destination"]["gateway"] = e.gateway->id;
   j["request"] = e.http ? json{{"method", e.method}, {"path", e.path}, {"headers", e.headers}} : json(nullptr);
   j["route"] = route_json(p, e);
   j["targets"] = json::array();

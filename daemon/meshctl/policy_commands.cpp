@@ -73,6 +73,7 @@ void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
   cmd->add_option("--policy-dir", args->dir, "directory (or file) of policy to evaluate offline")->required();
   cmd->add_option("--from", args->query.from, "source: SPIFFE ID, workload (namespace/name) or IP address")->required();
   cmd->add_option("--to", args->query.to, "destination host:port (service host, workload or IP)")->required();
+  cmd->add_option("--gateway", args->query.gateway, "the request enters through this gateway (namespace/name)");
   cmd->add_option("--method", args->query.method, "HTTP method (makes it an HTTP request)");
   cmd->add_option("--path", args->query.path, "HTTP path, with the query string");
   cmd->add_option("--header", args->headers, "HTTP header name=value (repeatable)");
