@@ -150,7 +150,7 @@ base::Status resolve_gateway(const CompiledPolicy& policy, const std::string& id
   for (const auto& server : e.gateway->spec->servers) {
     if (server.port != e.port) continue;
     for (const auto& h : server.hosts) {
-      std::string_view pattern = h.value.substr(h.value.find('/') + 1);
+      std::string_view pattern = std::string_view(h.value).substr(h.value.find('/') + 1);
       if (pattern == "*" || pattern == e.host || (pattern.starts_with("*.") && e.host.ends_with(pattern.substr(1)))) {
         e.server = &server;
         e.protocol = server.protocol;

@@ -157,7 +157,9 @@ std::string to_json(const CompiledPolicy& p, const Explanation& e) {
     j["targets"].push_back(std::move(tj));
   }
   j["decision"] = e.decision;
-  return j.dump(2);
+  // Names and headers come from the query and may be any bytes: invalid UTF-8 becomes U+FFFD
+  // instead of an exception.
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mesh::policy

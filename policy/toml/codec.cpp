@@ -8,7 +8,8 @@
 #include <toml++/toml.h>
 
 #include "policy/toml/decode.hpp"
-#include "policy/toml/depth_scan.hpp"
+#include "policy/toml/prescan.hpp"
+#include "policy/toml/toml_checks.hpp"
 
 namespace mesh::policy {
 namespace {
@@ -30,15 +31,20 @@ std::string fingerprint(std::span<const SourceFile> files) {
 
 void decode_one(const SourceFile& f, toml_codec::DecodeContext& ctx, model::PolicySet& set) {
   Diagnostics& diags = ctx.diags;
-  if (auto e = toml_codec::check_depth(f.text, ctx.limits.max_depth)) {
+  if (auto e = toml_codec::prescan(f.text, ctx.limits.max_depth)) {
     diags.error_in_file(f.name, e->line, e->column, std::move(e->message));
     return;
   }
   try {
+    toml_codec::reset_toml_check_failures();
     toml::parse_result parsed = toml::parse(std::string_view(f.text), std::string_view(f.name));
     if (!parsed) {
       const toml::parse_error& e = parsed.error();
       diags.error_in_file(f.name, e.source().begin.line, e.source().begin.column, std::string(e.description()));
+      return;
+    }
+    if (toml_codec::toml_check_failures() != 0) {
+      diags.error_in_file(f.name, 1, 1, "malformed TOML (the parser's internal checks failed)");
       return;
     }
     toml_codec::decode_document(parsed.table(), ctx, set);

@@ -3,6 +3,7 @@
 // route selection and explain.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,9 +44,10 @@ to = [{ host = "api" }]
 [[authorization]]
 name = "allow"
 selector = { app = "api" }
-rules = [{ from = [{ principals = ["*/sa/web", "cluster.local/ns/a/*"], not_namespaces = ["evil*"] }],
-           to = [{ hosts = ["*.example.com"], methods = ["GET", "P*"], paths = ["/api/*", "*.json"] }],
-           when = [{ key = "request.headers[x-token]", values = ["t*"], not_values = ["*bad"] }] }]
+[[authorization.rules]]
+from = [{ principals = ["*/sa/web", "cluster.local/ns/a/*"], not_namespaces = ["evil*"] }]
+to = [{ hosts = ["*.example.com"], methods = ["GET", "P*"], paths = ["/api/*", "*.json"] }]
+when = [{ key = "request.headers[x-token]", values = ["t*"], not_values = ["*bad"] }]
 [[authorization]]
 name = "deny"
 selector = { app = "api" }
@@ -57,6 +59,7 @@ const CompiledPolicy& policy() {
   static const PolicySnapshot p = [] {
     SourceFile f{"engine_fuzz.toml", kPolicy};
     CompileResult r = load_policy_sources(std::span<const SourceFile>(&f, 1), CompileOptions{});
+    for (const auto& d : r.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     if (!r.ok()) __builtin_trap();
     return r.policy;
   }();
@@ -77,6 +80,19 @@ std::vector<std::string_view> fields(std::string_view s) {
 }
 
 }  // namespace
+
+// libFuzzer exits 77 on a crash by default, which meson reads as "skipped"; make crashes and
+// timeouts fail the test instead.
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  static std::vector<char*> args;
+  args.assign(*argv, *argv + *argc);
+  args.push_back(const_cast<char*>("-error_exitcode=1"));
+  args.push_back(const_cast<char*>("-timeout_exitcode=1"));
+  args.push_back(nullptr);
+  *argc = static_cast<int>(args.size() - 1);
+  *argv = args.data();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const CompiledPolicy& p = policy();

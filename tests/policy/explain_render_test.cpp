@@ -73,3 +73,12 @@ TEST_CASE("the JSON form carries the same facts for programs") {
   CHECK(jd["request"].is_null());
   CHECK(jd["destination"]["kind"] == "workload");
 }
+
+TEST_CASE("invalid UTF-8 in a query is replaced in the JSON, not thrown") {
+  // Found by fuzzing: nlohmann::json throws on invalid UTF-8 when dumping.
+  auto p = test::must_compile(kMesh);
+  auto e = explain(*p, {"spiffe://cluster.local/ns/x/sa/\x80", "api:80", "GET", "/", {{"x", "\xff"}}});
+  REQUIRE(e);
+  std::string out = to_json(*p, *e);
+  CHECK(out.find("\"identity\": \"spiffe://cluster.local/ns/x/sa/\xef\xbf\xbd\"") != std::string::npos);
+}

@@ -139,3 +139,38 @@ TEST_CASE("unknown or malformed names are explained, with a suggestion where one
   CHECK(explain(*p, {"front/web", "198.18.9.9:80", "", "", {}}).error().message() ==
         "--to: 198.18.9.9 is not the address of a workload, service or external service");
 }
+
+TEST_CASE("through a gateway the host is matched against the gateway's routes and backends see the gateway") {
+  auto p = must_compile(kMesh + std::string(R"(
+[[workload]]
+name = "gw"
+namespace = "edge"
+service_account = "gateway"
+addresses = ["198.18.0.100"]
+labels = { role = "ingress" }
+[[gateway]]
+name = "public"
+namespace = "edge"
+selector = { role = "ingress" }
+servers = [{ port = 80, protocol = "http", hosts = ["shop.example.com"], tls = { https_redirect = true } },
+           { port = 443, protocol = "https", hosts = ["shop.example.com"], tls = { credential_name = "shop" } }]
+[[route]]
+name = "shop"
+hosts = ["shop.example.com"]
+gateways = ["edge/public"]
+[[route.http]]
+match = [{ path = { prefix = "/reviews" } }]
+to = [{ host = "reviews", subset = "v2" }]
+)"));
+  Explanation e = must_explain(*p, {"198.18.200.7", "shop.example.com:443", "", "/reviews/1", {}, "edge/public"});
+  CHECK(e.gateway == p->gateways().by_name("edge", "public"));
+  CHECK(e.client == "198.18.200.7");
+  CHECK(e.source_identity == "spiffe://cluster.local/ns/edge/sa/gateway");
+  CHECK(e.outcome == RouteOutcome::Matched);
+  // reviews v2 allows only the front namespace: the gateway's identity is refused.
+  CHECK(e.decision == "deny");
+  CHECK(must_explain(*p, {"198.18.200.7", "shop.example.com:443", "", "/other", {}, "edge/public"}).decision == "no route");
+  CHECK(must_explain(*p, {"198.18.200.7", "shop.example.com:80", "", "/reviews", {}, "edge/public"}).decision == "redirect");
+  CHECK(explain(*p, {"198.18.200.7", "shop.example.org:443", "", "/", {}, "edge/public"}).error().message() ==
+        "--to: gateway 'edge/public' serves no host 'shop.example.org' on port 443");
+}

@@ -5,11 +5,25 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "policy/engine.hpp"
 #include "policy/toml/codec.hpp"
 
 using namespace mesh::policy;
+
+// libFuzzer exits 77 on a crash by default, which meson reads as "skipped"; make crashes and
+// timeouts fail the test instead.
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  static std::vector<char*> args;
+  args.assign(*argv, *argv + *argc);
+  args.push_back(const_cast<char*>("-error_exitcode=1"));
+  args.push_back(const_cast<char*>("-timeout_exitcode=1"));
+  args.push_back(nullptr);
+  *argc = static_cast<int>(args.size() - 1);
+  *argv = args.data();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SourceFile file{"fuzz.toml", std::string(reinterpret_cast<const char*>(data), size)};

@@ -128,6 +128,18 @@ TEST_CASE("invalid UTF-8 is a parse error at its position") {
         "test.toml:2:9: Encountered invalid utf-8 sequence\n");
 }
 
+TEST_CASE("input that trips toml++'s internal checks is refused with the parser's error") {
+  // Found by fuzzing: toml++ 3.3 asserts in parse_key here (and assumes under NDEBUG).
+  CHECK(errors(compile_toml("[[)service]]\nname = \"x\"\n")) ==
+        "test.toml:1:3: Error while parsing key: expected bare key starting character or string delimiter, saw ')'\n");
+}
+
+TEST_CASE("a non-ASCII character where TOML allows none is refused before toml++ sees it") {
+  // Found by fuzzing: toml++ 3.3's whitespace test is undefined behaviour for U+0495.
+  CHECK(errors(compile_toml("[[route\xd2\x95http]]\n")) ==
+        "test.toml:1:8: non-ASCII character outside a string or comment\n");
+}
+
 TEST_CASE("a 1 MiB string is parsed and then refused by max_string_bytes") {
   std::string text = "[[workload]]\nname = \"" + std::string(1 << 20, 'a') + "\"\n";
   CHECK(errors(compile_toml(text)) == "test.toml:2:8: workload.name: string of 1048576 bytes exceeds the limit "

@@ -1,4 +1,4 @@
-#include "policy/toml/depth_scan.hpp"
+#include "policy/toml/prescan.hpp"
 
 #include <vector>
 
@@ -37,10 +37,24 @@ class Scanner {
   }
 
   void fail(uint32_t depth) {
-    error_ = ScanError{line_, static_cast<uint32_t>(i_ - line_start_ + 1),
-                       fmt::format("nesting depth {} exceeds the limit max_depth = {} (dotted keys, "
-                                   "table headers, arrays and inline tables all nest)",
-                                   depth, max_)};
+    fail_at(fmt::format("nesting depth {} exceeds the limit max_depth = {} (dotted keys, table headers, arrays "
+                        "and inline tables all nest)", depth, max_));
+  }
+
+  void fail_at(std::string message) {
+    error_ = ScanError{line_, static_cast<uint32_t>(i_ - line_start_ + 1), std::move(message)};
+  }
+
+  static bool non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+
+  // In a multi-line basic string, after a backslash: a line-ending backslash skips whitespace
+  // and newlines; toml++ must not meet a non-ASCII character while it does.
+  bool escape_ok() {
+    size_t k = i_ + 1;
+    while (k < s_.size() && (s_[k] == ' ' || s_[k] == '\t' || s_[k] == '\r' || s_[k] == '\n')) ++k;
+    if (k >= s_.size() || !non_ascii(s_[k])) return true;
+    fail_at("a backslash in a string must start an escape sequence, and a non-ASCII character cannot follow it");
+    return false;
   }
 
   bool check(uint32_t depth) {
@@ -61,6 +75,7 @@ class Scanner {
     while (i_ < s_.size()) {
       char c = s_[i_];
       if (c == '\\' && q == '"') {
+        if (multi && !escape_ok()) return;
         advance();
         if (i_ < s_.size()) advance();
         continue;
@@ -103,6 +118,7 @@ class Scanner {
         continue;
       }
       if (s_[i_] == '.' && !check(++dots + 1 + (array ? 1 : 0))) return;
+      if (non_ascii(s_[i_])) return fail_at("non-ASCII character outside a string or comment");
       advance();
     }
     header_depth_ = dots + 1 + (array ? 1 : 0);
@@ -141,7 +157,22 @@ class Scanner {
     advance();
   }
 
+  // A bare value (number, boolean, date): toml++ reads it up to a value terminator and
+  // tests every character it passes, quotes included, so none may be non-ASCII.
+  void bare_value() {
+    while (i_ < s_.size()) {
+      char c = s_[i_];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ']' || c == '}' || c == ',' || c == '#') return;
+      if (non_ascii(c)) return fail_at("non-ASCII character outside a string or comment");
+      advance();
+    }
+  }
+
   void value_char(char c) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '[' && c != '{' && c != ']' && c != '}' &&
+        c != ',') {
+      return bare_value();
+    }
     if (c == '[' || c == '{') {
       uint32_t d = value_depth();
       if (!check(d)) return;
@@ -163,6 +194,7 @@ class Scanner {
     char c = s_[i_];
     if (c == '"' || c == '\'') return skip_string();
     if (c == '#') return skip_comment();
+    if (non_ascii(c)) return fail_at("non-ASCII character outside a string or comment");
     if (c == '\n' && stack_.empty()) {
       top_key_ = true;
       top_key_dots_ = 0;
@@ -188,7 +220,7 @@ class Scanner {
 
 }  // namespace
 
-std::optional<ScanError> check_depth(std::string_view text, uint32_t max_depth) {
+std::optional<ScanError> prescan(std::string_view text, uint32_t max_depth) {
   return Scanner(text, max_depth).run();
 }
 
