@@ -45,9 +45,17 @@ void Compiler::run() {
   gateways();
   destinations();
   routes();
+  link();
   authorizations();
   peer_authentications();
   p_.telemetry_ = src_.telemetry.value_or(model::Telemetry{});
+}
+
+void Compiler::link() {
+  for (Service& s : p_.services_.items()) {
+    s.route = p_.routes_.for_host(s.hostname);  // including wildcard route hosts
+    s.destination = p_.destinations_.for_host(s.hostname);
+  }
 }
 
 bool Compiler::unique(StringMap<SourceLoc>& seen, const std::string& id, SourceLoc loc, std::string_view kind) {

@@ -42,6 +42,9 @@ class Compiler {
   HttpMatcher http_matcher(const model::HttpMatch& m);
   std::optional<StringMatcher> string_matcher(const model::StringMatch& m, bool ignore_case);
   RetryPolicy retry_policy(const model::HttpRule& spec);
+  // Points each service at its mesh route and destination (compile.cpp), once both tables
+  // are complete.
+  void link();
   // compile_security.cpp
   void authorizations();
   AuthzRule authz_rule(const model::AuthzRule& spec);

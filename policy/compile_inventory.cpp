@@ -9,7 +9,6 @@ namespace mesh::policy::detail {
 void Compiler::workloads() {
   auto& table = p_.workloads_;
   StringMap<SourceLoc> seen;
-  std::unordered_map<base::IpAddr, uint32_t, IpHash> owner;
   for (const model::Workload& spec : src_.workloads) {
     std::string id = fmt::format("{}/{}", spec.meta.ns, spec.meta.name);
     if (!unique(seen, id, spec.meta.loc, "workload")) continue;
@@ -26,15 +25,12 @@ void Compiler::workloads() {
     w.protocol = spec.protocol;
     w.spec = &spec;
     for (const auto& ip : spec.addresses) {
-      auto [it, inserted] = owner.emplace(ip, index);
-      if (!inserted) {
-        const Workload& other = table.items()[it->second];
+      if (const Workload* other = table.by_ip(ip); other && other->index != index) {
         d_.error(spec.addresses_loc, fmt::format("workload '{}': address {} is already used by workload '{}' ({})", id,
-                                                 ip.to_string(), other.id, where(other.spec->meta.loc)));
+                                                 ip.to_string(), other->id, where(other->spec->meta.loc)));
         continue;
       }
-      w.addresses.push_back(ip);
-      table.index_ip(ip, index);
+      if (table.index_ip(ip, index)) w.addresses.push_back(ip);
     }
     table.index_name(id, index);
     by_ns_[w.ns].push_back(index);

@@ -15,10 +15,16 @@ std::vector<ValueMatcher> matchers(const std::vector<std::string>& values) {
   return out;
 }
 
-std::vector<base::Cidr> cidrs(const std::vector<std::string>& values) {
-  std::vector<base::Cidr> out;
+std::vector<CidrMatcher> cidrs(const std::vector<std::string>& values) {
+  std::vector<CidrMatcher> out;
   for (const auto& v : values)
-    if (auto c = base::Cidr::parse(v)) out.push_back(*c);
+    if (auto c = base::Cidr::parse(v)) out.push_back(CidrMatcher::of(*c));
+  return out;
+}
+
+std::vector<CidrMatcher> cidrs(const std::vector<base::Cidr>& values) {
+  std::vector<CidrMatcher> out;
+  for (const auto& c : values) out.push_back(CidrMatcher::of(c));
   return out;
 }
 
@@ -63,7 +69,7 @@ AuthzRule Compiler::authz_rule(const model::AuthzRule& spec) {
   r.loc = spec.loc;
   for (const auto& s : spec.from) {
     r.from.push_back(SourceMatcher{matchers(s.principals), matchers(s.not_principals), matchers(s.namespaces),
-                                   matchers(s.not_namespaces), s.ip_blocks, s.not_ip_blocks});
+                                   matchers(s.not_namespaces), cidrs(s.ip_blocks), cidrs(s.not_ip_blocks)});
   }
   for (const auto& o : spec.to) {
     OperationMatcher m{matchers(o.hosts), matchers(o.not_hosts), o.ports, o.not_ports, matchers(o.methods),
@@ -112,6 +118,7 @@ void Compiler::authorizations() {
     // A selector in the root namespace picks workloads in every namespace, as in Istio.
     for (uint32_t w : select(*spec.selector, root ? nullptr : &spec.meta.ns)) place(table.workloads()[w]);
   }
+  table.resolve(p_.workloads_.all());
 }
 
 void Compiler::peer_authentications() {

@@ -37,38 +37,47 @@ namespace {
 
 enum class Tri : uint8_t { False, True, Unknown };
 
-// The attributes of one evaluation, parsed once.
-struct Ctx {
+// The attributes of one evaluation, parsed once; the request's host only when a rule asks.
+class Ctx {
+ public:
+  Ctx(const ConnectionAttrs& c, const RequestAttrs* r) : conn(c), req(r) {
+    std::string_view id = c.source_identity;
+    if (id.starts_with("spiffe://")) id.remove_prefix(9);
+    principal = id;
+    if (size_t at = id.find("/ns/"); at != std::string_view::npos) {
+      std::string_view rest = id.substr(at + 4);
+      ns = rest.substr(0, rest.find('/'));
+    }
+    if (r) path = r->path.substr(0, r->path.find('?'));
+  }
+
+  // The authority without its port, lowercase (hosts in rules are lowercase).
+  std::string_view host() const {
+    if (host_ready_) return host_;
+    std::string_view h = req->authority;
+    if (!h.empty() && h.front() == '[') h = h.substr(0, h.find(']') + 1);  // [v6]:port
+    else h = h.substr(0, h.find(':'));
+    size_t n = std::min(h.size(), sizeof(host_buf_));
+    for (size_t i = 0; i < n; ++i) {
+      char ch = h[i];
+      host_buf_[i] = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+    }
+    host_ = std::string_view(host_buf_, n);
+    host_ready_ = true;
+    return host_;
+  }
+
   const ConnectionAttrs& conn;
-  const RequestAttrs* req;  // null at connection time
+  const RequestAttrs* req;     // null at connection time
   std::string_view principal;  // the peer identity without "spiffe://"
   std::string_view ns;         // the namespace in the peer identity
-  std::string_view host;       // authority without port, lowercase
   std::string_view path;       // path without query
-  char host_buf[256];
+
+ private:
+  mutable bool host_ready_ = false;
+  mutable std::string_view host_;
+  mutable char host_buf_[256];  // not zeroed: written before it is read
 };
-
-void parse_identity(std::string_view id, Ctx& c) {
-  if (id.starts_with("spiffe://")) id.remove_prefix(9);
-  c.principal = id;
-  size_t at = id.find("/ns/");
-  if (at == std::string_view::npos) return;
-  std::string_view rest = id.substr(at + 4);
-  c.ns = rest.substr(0, rest.find('/'));
-}
-
-void parse_request(const RequestAttrs& r, Ctx& c) {
-  c.path = r.path.substr(0, r.path.find('?'));
-  std::string_view host = r.authority;
-  if (!host.empty() && host.front() == '[') host = host.substr(0, host.find(']') + 1);  // [v6]:port
-  else host = host.substr(0, host.find(':'));
-  size_t n = std::min(host.size(), sizeof(c.host_buf));
-  for (size_t i = 0; i < n; ++i) {
-    char ch = host[i];
-    c.host_buf[i] = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
-  }
-  c.host = std::string_view(c.host_buf, n);
-}
 
 bool any(const std::vector<ValueMatcher>& ms, std::string_view s) {
   for (const auto& m : ms)
@@ -76,7 +85,7 @@ bool any(const std::vector<ValueMatcher>& ms, std::string_view s) {
   return false;
 }
 
-bool any(const std::vector<base::Cidr>& cs, const base::IpAddr& ip) {
+bool any(const std::vector<CidrMatcher>& cs, const base::IpAddr& ip) {
   for (const auto& c : cs)
     if (c.contains(ip)) return true;
   return false;
@@ -113,8 +122,8 @@ Tri operation_matches(const OperationMatcher& o, const Ctx& c) {
   if (!allowed(o.ports, o.not_ports, c.conn.destination_port)) return Tri::False;
   if (!o.l7) return Tri::True;
   if (!c.req) return Tri::Unknown;
-  bool ok = allowed(o.hosts, o.not_hosts, c.host) && allowed(o.methods, o.not_methods, c.req->method) &&
-            allowed(o.paths, o.not_paths, c.path);
+  bool ok = allowed(o.methods, o.not_methods, c.req->method) && allowed(o.paths, o.not_paths, c.path) &&
+            ((o.hosts.empty() && o.not_hosts.empty()) || allowed(o.hosts, o.not_hosts, c.host()));
   return ok ? Tri::True : Tri::False;
 }
 
@@ -253,9 +262,7 @@ AuthzDecision evaluate(const CompiledPolicy& policy, const ConnectionAttrs& conn
     d.reason = Reason::NotAWorkload;
     return d;
   }
-  Ctx c{conn, req, {}, {}, {}, {}, {}};
-  parse_identity(conn.source_identity, c);
-  if (req) parse_request(*req, c);
+  const Ctx c(conn, req);
   const Scopes scopes = policy.authorizations().for_workload(*conn.destination);
   Outcome o = decide(scopes, c, transport, &AuthzScope::deny, &AuthzScope::allow, {}, {});
   d.verdict = o.verdict;

@@ -120,6 +120,9 @@ struct HttpRouteQuery {
   const RequestAttrs* request = nullptr;
   const Workload* source = nullptr;  // for source_labels / source_namespace matches
   std::string_view gateway = kMeshGateway;
+  // The service the client dialled (e.g. services().by_vip(dst)), if known: on the mesh its
+  // route is then found without hashing the host name.
+  const Service* service = nullptr;
 };
 
 struct HttpRouteDecision {

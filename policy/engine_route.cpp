@@ -97,7 +97,7 @@ bool http_rule_matches(const HttpRule& rule, const HttpRouteQuery& q) {
 
 HttpRouteDecision select_http_route(const CompiledPolicy& policy, const HttpRouteQuery& q, RandomSource& random) {
   HttpRouteDecision d;
-  d.route = policy.routes().for_host(q.host, q.gateway);
+  d.route = q.service && q.gateway == kMeshGateway ? q.service->route : policy.routes().for_host(q.host, q.gateway);
   if (!d.route || d.route->http.empty() || !q.request) return d;
   for (const HttpRule& rule : d.route->http) {
     if (!http_rule_matches(rule, q)) continue;

@@ -25,14 +25,6 @@ const T* by_id(const std::vector<T>& items, const StringMap<uint32_t>& map, std:
 
 }  // namespace
 
-size_t IpHash::operator()(const base::IpAddr& ip) const noexcept {
-  // FNV-1a over the significant bytes; the family distinguishes 0.0.0.1 from ::1.
-  uint64_t h = 1469598103934665603ull ^ static_cast<uint64_t>(ip.family());
-  size_t n = ip.is_v4() ? 4 : 16;
-  for (size_t i = 0; i < n; ++i) h = (h ^ ip.bytes()[i]) * 1099511628211ull;
-  return static_cast<size_t>(h);
-}
-
 const model::ServicePort* Service::port(uint16_t number) const {
   for (const auto& p : ports)
     if (p.port == number) return &p;
@@ -45,13 +37,19 @@ const model::ServicePort* External::port(uint16_t number) const {
   return nullptr;
 }
 
-const Workload* WorkloadTable::by_ip(const base::IpAddr& ip) const { return lookup(items_, by_ip_, ip); }
+const Workload* WorkloadTable::by_ip(const base::IpAddr& ip) const {
+  const uint32_t* i = by_ip_.find(ip);
+  return i ? &items_[*i] : nullptr;
+}
 
 const Workload* WorkloadTable::by_name(std::string_view ns, std::string_view name) const {
   return by_id(items_, by_id_, ns, name);
 }
 
-const Service* ServiceTable::by_vip(const base::IpAddr& ip) const { return lookup(items_, by_vip_, ip); }
+const Service* ServiceTable::by_vip(const base::IpAddr& ip) const {
+  const uint32_t* i = by_vip_.find(ip);
+  return i ? &items_[*i] : nullptr;
+}
 
 const Service* ServiceTable::by_name(std::string_view ns, std::string_view name) const {
   return by_id(items_, by_id_, ns, name);

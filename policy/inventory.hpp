@@ -11,13 +11,11 @@
 #include <vector>
 
 #include "daemon/base/socket_addr.hpp"
+#include "policy/ip_index.hpp"
 #include "policy/model.hpp"
 
 namespace mesh::policy {
 
-struct IpHash {
-  size_t operator()(const base::IpAddr& ip) const noexcept;
-};
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -53,6 +51,8 @@ struct Service {
   std::vector<model::ServicePort> ports;
   std::vector<uint32_t> endpoints;  // workload indices, in workload order
   const model::Service* spec = nullptr;
+  const struct Route* route = nullptr;              // the mesh route for this host, if any
+  const struct Destination* destination = nullptr;  // the destination for this host, if any
 
   const model::ServicePort* port(uint16_t number) const;
 };
@@ -80,12 +80,12 @@ class WorkloadTable {
 
   // Building (compile only).
   std::vector<Workload>& items() { return items_; }
-  void index_ip(const base::IpAddr& ip, uint32_t i) { by_ip_.emplace(ip, i); }
+  bool index_ip(const base::IpAddr& ip, uint32_t i) { return by_ip_.insert(ip, i); }
   void index_name(const std::string& id, uint32_t i) { by_id_.emplace(id, i); }
 
  private:
   std::vector<Workload> items_;
-  std::unordered_map<base::IpAddr, uint32_t, IpHash> by_ip_;
+  IpIndex by_ip_;
   StringMap<uint32_t> by_id_;
 };
 
@@ -98,13 +98,13 @@ class ServiceTable {
   const Service* by_host(std::string_view host) const;
 
   std::vector<Service>& items() { return items_; }
-  void index_vip(const base::IpAddr& ip, uint32_t i) { by_vip_.emplace(ip, i); }
+  bool index_vip(const base::IpAddr& ip, uint32_t i) { return by_vip_.insert(ip, i); }
   void index_name(const std::string& id, uint32_t i) { by_id_.emplace(id, i); }
   void index_host(const std::string& host, uint32_t i) { by_host_.emplace(host, i); }
 
  private:
   std::vector<Service> items_;
-  std::unordered_map<base::IpAddr, uint32_t, IpHash> by_vip_;
+  IpIndex by_vip_;
   StringMap<uint32_t> by_id_;
   StringMap<uint32_t> by_host_;
 };

@@ -1,5 +1,9 @@
 #include "policy/security.hpp"
 
+#include <endian.h>
+
+#include <cstring>
+
 namespace mesh::policy {
 
 ValueMatcher ValueMatcher::parse(std::string_view pattern) {
@@ -19,7 +23,47 @@ bool ValueMatcher::matches(std::string_view s) const {
   return false;
 }
 
+CidrMatcher CidrMatcher::of(const base::Cidr& cidr) {
+  CidrMatcher m;
+  const base::IpAddr& base = cidr.base();
+  const uint32_t bits = cidr.prefix_len();
+  if (base.is_v4()) {
+    m.lo = base.v4_host_order();
+    m.mask_lo = bits == 0 ? 0 : (~uint64_t{0} << (32 - bits)) & 0xffffffffu;
+  } else {
+    m.family = 2;
+    std::memcpy(&m.hi, base.bytes().data(), 8);
+    std::memcpy(&m.lo, base.bytes().data() + 8, 8);
+    m.hi = be64toh(m.hi);
+    m.lo = be64toh(m.lo);
+    m.mask_hi = bits == 0 ? 0 : bits >= 64 ? ~uint64_t{0} : ~uint64_t{0} << (64 - bits);
+    m.mask_lo = bits <= 64 ? 0 : bits == 128 ? ~uint64_t{0} : ~uint64_t{0} << (128 - bits);
+  }
+  m.hi &= m.mask_hi;
+  m.lo &= m.mask_lo;
+  return m;
+}
+
+bool CidrMatcher::contains(const base::IpAddr& ip) const {
+  if (ip.is_v4()) return family == 1 && (ip.v4_host_order() & mask_lo) == lo;
+  if (family != 2) return false;
+  uint64_t h, l;
+  std::memcpy(&h, ip.bytes().data(), 8);
+  std::memcpy(&l, ip.bytes().data() + 8, 8);
+  return (be64toh(h) & mask_hi) == hi && (be64toh(l) & mask_lo) == lo;
+}
+
+void AuthorizationTable::resolve(std::span<const Workload> workloads) {
+  resolved_.clear();
+  for (const Workload& w : workloads) {
+    auto ns = by_ns_.find(w.ns);
+    resolved_.push_back({&mesh_, ns == by_ns_.end() ? &empty_ : &ns->second,
+                         w.index < by_workload_.size() ? &by_workload_[w.index] : &empty_});
+  }
+}
+
 std::array<const AuthzScope*, 3> AuthorizationTable::for_workload(const Workload& w) const {
+  if (w.index < resolved_.size()) return resolved_[w.index];
   auto ns = by_ns_.find(w.ns);
   return {&mesh_, ns == by_ns_.end() ? &empty_ : &ns->second,
           w.index < by_workload_.size() ? &by_workload_[w.index] : &empty_};

@@ -24,10 +24,19 @@ struct ValueMatcher {
   bool matches(std::string_view s) const;
 };
 
+// A CIDR as masks over the address's two 64-bit halves: one compare per half.
+struct CidrMatcher {
+  uint32_t family = 1;  // 1 = IPv4, 2 = IPv6
+  uint64_t hi = 0, lo = 0, mask_hi = 0, mask_lo = 0;
+
+  static CidrMatcher of(const base::Cidr& cidr);
+  bool contains(const base::IpAddr& ip) const;
+};
+
 struct SourceMatcher {
   std::vector<ValueMatcher> principals, not_principals;
   std::vector<ValueMatcher> namespaces, not_namespaces;
-  std::vector<base::Cidr> ip_blocks, not_ip_blocks;
+  std::vector<CidrMatcher> ip_blocks, not_ip_blocks;
 };
 
 struct OperationMatcher {
@@ -43,7 +52,7 @@ struct ConditionMatcher {
   Attribute attribute = Attribute::SourceIp;
   std::string header;  // for RequestHeader, lowercase
   std::vector<ValueMatcher> values, not_values;
-  std::vector<base::Cidr> cidrs, not_cidrs;
+  std::vector<CidrMatcher> cidrs, not_cidrs;
   std::vector<uint16_t> ports, not_ports;
   bool l7 = false;
 };
@@ -78,8 +87,11 @@ struct MtlsDecision {
 class AuthorizationTable {
  public:
   std::span<const Authorization> all() const { return items_; }
-  // The scopes that apply to a workload: mesh-wide, its namespace, its own selectors.
+  // The scopes that apply to a workload of this snapshot: mesh-wide, its namespace, its own
+  // selectors (precomputed per workload; no lookup by name).
   std::array<const AuthzScope*, 3> for_workload(const Workload& w) const;
+  // Precomputes for_workload() for every workload (compile only, after placing policies).
+  void resolve(std::span<const Workload> workloads);
 
   std::vector<Authorization>& items() { return items_; }
   AuthzScope& mesh() { return mesh_; }
@@ -91,6 +103,7 @@ class AuthorizationTable {
   AuthzScope mesh_;
   StringMap<AuthzScope> by_ns_;
   std::vector<AuthzScope> by_workload_;
+  std::vector<std::array<const AuthzScope*, 3>> resolved_;
   AuthzScope empty_;
 };
 

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <span>
 #include <vector>
 
@@ -26,18 +28,19 @@ using Clock = std::chrono::steady_clock;
 
 struct Query {
   std::string identity, host, method, path, authority;
-  IpAddr source;
+  IpAddr source, vip;
   std::vector<Header> headers;
 };
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// Workload lookup of both ends, route selection, then authorization at the picked endpoint,
-// as the daemon does per request.
+// Workload lookup of both ends and service lookup by VIP, route selection, then
+// authorization at the picked endpoint, as the daemon does per request.
 inline Verdict decide(const CompiledPolicy& p, const Query& q, RandomSource& random) {
   RequestAttrs req{q.method, q.path, q.authority, "http", q.headers};
   const Workload* source = p.workloads().by_ip(q.source);
-  HttpRouteDecision r = select_http_route(p, HttpRouteQuery{q.host, 80, &req, source}, random);
+  const Service* service = p.services().by_vip(q.vip);
+  HttpRouteDecision r = select_http_route(p, HttpRouteQuery{q.host, 80, &req, source, kMeshGateway, service}, random);
   if (!r.target || !r.target->subset || r.target->subset->endpoints.empty()) return Verdict::Deny;
   const Workload& ep = p.workloads().all()[r.target->subset->endpoints.front()];
   const Workload* dst = p.workloads().by_ip(ep.addresses.front());
@@ -56,6 +59,7 @@ std::vector<Query> queries(const mesh::bench::MeshShape& shape, uint32_t only_se
     q.identity = fmt::format("spiffe://cluster.local/ns/{}/sa/svc{}", ns, client);
     q.source = IpAddr::v4(mesh::bench::workload_ip(client, 0));
     q.host = fmt::format("svc{}.{}.svc.cluster.local", s, ns);
+    q.vip = IpAddr::v4((198u << 24) | (19u << 16) | (s + 1));
     q.authority = fmt::format("svc{}.{}:80", s, ns);
     q.method = "GET";
     q.path = fmt::format("/api/items/{}?page=2", i % 1000);
@@ -171,7 +175,7 @@ void main_run() {
              l.decode_ms + l.compile_ms);
   std::vector<Query> qs = queries(shape, shape.services, 1 << 16);
   Throughput t = throughput(p, qs, 2.0);
-  fmt::print("decisions (by_ip x2 + select_http_route + authorize_request), 1 thread: {:.2f} M/s ({:.0f} % allowed)\n",
+  fmt::print("decisions (by_ip x2 + by_vip + select_http_route + authorize_request), 1 thread: {:.2f} M/s ({:.0f} % allowed)\n",
              t.per_second / 1e6, 100.0 * t.allowed_share);
   Latency h = latency(p, qs, 8);
   fmt::print("latency per decision: p50 {:.0f} ns, p90 {:.0f} ns, p99 {:.0f} ns, p99.9 {:.0f} ns ({} samples, {} over 100 us)\n",
@@ -207,9 +211,22 @@ void scaling() {
   }
 }
 
+// `policy_bench --profile N`: only decisions to the N services that have policies, for 10 s
+// (for perf record).
+int profile(uint32_t services) {
+  mesh::bench::MeshShape shape;
+  shape.policy_services = services;
+  Loaded l = load(shape);
+  std::vector<Query> qs = queries(shape, services, 1 << 14);
+  Throughput t = throughput(*l.policy, qs, 10.0);
+  fmt::print("{:.2f} M decisions/s\n", t.per_second / 1e6);
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "--profile") return profile(static_cast<uint32_t>(std::atoi(argv[2])));
   main_run();
   scaling();
   return 0;

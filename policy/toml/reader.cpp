@@ -261,8 +261,15 @@ const toml::array* TableReader::table_array(std::string_view key, uint32_t max_i
                                   sub(key), key));
     return nullptr;
   }
-  const toml::array* a = nullptr;
-  if (!array_of(key, a)) return nullptr;
+  // Counted against max_items (for [[workload]] and friends, max_resources) rather than
+  // max_list_items.
+  const toml::node* n = take(key);
+  if (!n) return nullptr;
+  const toml::array* a = n->as_array();
+  if (!a) {
+    error_at(*n, key, fmt::format("expected an array of tables, found {}", type_name(*n)));
+    return nullptr;
+  }
   if (a->size() > max_items) {
     error_at(*a, key, fmt::format("{} entries exceed the limit {} = {}", a->size(), limit_name, max_items));
     return nullptr;

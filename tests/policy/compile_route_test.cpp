@@ -143,3 +143,15 @@ TEST_CASE("a tcp rule's destinations are resolved like an http rule's") {
   CHECK(rule.targets.at(0).port == 9080);
   CHECK(rule.cumulative == std::vector<uint32_t>{100});
 }
+
+TEST_CASE("each service points at its mesh route and destination, wildcard routes included") {
+  auto p = must_compile(kInventory + "[[route]]\nname = \"r\"\nhosts = [\"reviews\"]\n[[route.http]]\nto = [{ host = \"reviews\" }]\n"
+                                     "[[route]]\nname = \"all\"\nhosts = [\"*.default.svc.cluster.local\"]\n[[route.http]]\n"
+                                     "to = [{ host = \"ratings\" }]\n");
+  const Service* reviews = p->services().by_name("default", "reviews");
+  const Service* ratings = p->services().by_name("default", "ratings");
+  CHECK(reviews->route->id == "default/r");
+  CHECK(reviews->destination->id == "default/reviews");
+  CHECK(ratings->route->id == "default/all");
+  CHECK(ratings->destination == nullptr);
+}

@@ -233,3 +233,15 @@ to = [{ host = "reviews" }]
   q.gateway = kMeshGateway;
   CHECK(select_http_route(*p, q, random).outcome == RouteOutcome::Default);
 }
+
+TEST_CASE("a query that names the dialled service uses its route without a host lookup") {
+  auto p = must_compile(kInventory + "[[route]]\nname = \"r\"\nhosts = [\"reviews\"]\n[[route.http]]\nname = \"only\"\n"
+                                     "to = [{ host = \"reviews\", subset = \"v1\" }]\n");
+  Request r;
+  RequestAttrs attrs = r.attrs();
+  SplitMix64 random(1);
+  HttpRouteQuery q{"ignored", 9080, &attrs, nullptr, kMeshGateway, p->services().by_name("default", "reviews")};
+  CHECK(rule_name(select_http_route(*p, q, random)) == "only");
+  q.service = p->services().by_name("default", "ratings");
+  CHECK(select_http_route(*p, q, random).outcome == RouteOutcome::Default);
+}

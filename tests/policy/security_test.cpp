@@ -29,3 +29,23 @@ TEST_CASE("a workload outside the table gets the mesh-wide scopes and mode") {
   CHECK(scopes[2]->empty());
   CHECK(p->peer_authentications().lookup(&stranger, 80).mode == model::MtlsMode::Strict);
 }
+
+TEST_CASE("CIDR matchers compare masked address halves for IPv4 and IPv6") {
+  using mesh::base::Cidr;
+  using mesh::base::IpAddr;
+  auto has = [](const char* cidr, const char* ip) {
+    return CidrMatcher::of(*Cidr::parse(cidr)).contains(*IpAddr::parse(ip));
+  };
+  CHECK(has("198.18.0.0/15", "198.19.255.1"));
+  CHECK_FALSE(has("198.18.0.0/15", "198.20.0.1"));
+  CHECK(has("198.18.0.7", "198.18.0.7"));
+  CHECK_FALSE(has("198.18.0.7", "198.18.0.8"));
+  CHECK(has("0.0.0.0/0", "203.0.113.1"));
+  CHECK_FALSE(has("0.0.0.0/0", "2001:db8::1"));  // families never mix
+  CHECK(has("2001:db8::/32", "2001:db8:ffff::1"));
+  CHECK_FALSE(has("2001:db8::/32", "2001:db9::1"));
+  CHECK(has("2001:db8::1:0/112", "2001:db8::1:ffff"));
+  CHECK_FALSE(has("2001:db8::1:0/112", "2001:db8::2:0"));
+  CHECK(has("2001:db8::1", "2001:db8::1"));
+  CHECK(has("::/0", "2001:db8::1"));
+}

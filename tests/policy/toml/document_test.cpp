@@ -68,3 +68,9 @@ TEST_CASE("resources beyond max_resources are refused") {
   CHECK(mesh::policy::test::errors(mesh::policy::decode_toml(files, limits).errors) ==
         "b.toml:1:1: workload: the set has more than max_resources = 2 [[workload]] entries\n");
 }
+
+TEST_CASE("resource arrays are bounded by max_resources, not max_list_items") {
+  mesh::policy::Limits limits;
+  limits.max_list_items = 2;
+  CHECK(decode("[[workload]]\nname = \"a\"\n[[workload]]\nname = \"b\"\n[[workload]]\nname = \"c\"\n", limits).ok());
+}
