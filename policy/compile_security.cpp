@@ -67,15 +67,23 @@ ConditionMatcher condition(const model::AuthzCondition& c) {
 AuthzRule Compiler::authz_rule(const model::AuthzRule& spec) {
   AuthzRule r;
   r.loc = spec.loc;
+  auto field = [](const auto& values, const auto& not_values, uint8_t bit) {
+    return static_cast<uint8_t>(values.empty() && not_values.empty() ? 0 : bit);
+  };
   for (const auto& s : spec.from) {
-    r.from.push_back(SourceMatcher{matchers(s.principals), matchers(s.not_principals), matchers(s.namespaces),
-                                   matchers(s.not_namespaces), cidrs(s.ip_blocks), cidrs(s.not_ip_blocks)});
+    SourceMatcher m{matchers(s.principals), matchers(s.not_principals), matchers(s.namespaces),
+                    matchers(s.not_namespaces), cidrs(s.ip_blocks), cidrs(s.not_ip_blocks), 0};
+    m.fields = field(s.principals, s.not_principals, kFieldPrincipals) |
+               field(s.namespaces, s.not_namespaces, kFieldNamespaces) |
+               field(s.ip_blocks, s.not_ip_blocks, kFieldIpBlocks);
+    r.from.push_back(std::move(m));
   }
   for (const auto& o : spec.to) {
     OperationMatcher m{matchers(o.hosts), matchers(o.not_hosts), o.ports, o.not_ports, matchers(o.methods),
-                       matchers(o.not_methods), matchers(o.paths), matchers(o.not_paths), false};
-    m.l7 = !(o.hosts.empty() && o.not_hosts.empty() && o.methods.empty() && o.not_methods.empty() &&
-             o.paths.empty() && o.not_paths.empty());
+                       matchers(o.not_methods), matchers(o.paths), matchers(o.not_paths), false, 0};
+    m.fields = field(o.ports, o.not_ports, kFieldPorts) | field(o.hosts, o.not_hosts, kFieldHosts) |
+               field(o.methods, o.not_methods, kFieldMethods) | field(o.paths, o.not_paths, kFieldPaths);
+    m.l7 = (m.fields & (kFieldHosts | kFieldMethods | kFieldPaths)) != 0;
     r.l7 = r.l7 || m.l7;
     r.to.push_back(std::move(m));
   }

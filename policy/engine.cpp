@@ -26,7 +26,6 @@
 #include "policy/engine.hpp"
 
 #include <array>
-#include <optional>
 
 #include <fmt/format.h>
 
@@ -44,12 +43,22 @@ class Ctx {
     std::string_view id = c.source_identity;
     if (id.starts_with("spiffe://")) id.remove_prefix(9);
     principal = id;
-    if (size_t at = id.find("/ns/"); at != std::string_view::npos) {
-      std::string_view rest = id.substr(at + 4);
-      ns = rest.substr(0, rest.find('/'));
-    }
-    if (r) path = r->path.substr(0, r->path.find('?'));
   }
+
+  // The namespace in the peer identity ("" without one).
+  std::string_view ns() const {
+    if (!ns_ready_) {
+      if (size_t at = principal.find("/ns/"); at != std::string_view::npos) {
+        std::string_view rest = principal.substr(at + 4);
+        ns_ = rest.substr(0, rest.find('/'));
+      }
+      ns_ready_ = true;
+    }
+    return ns_;
+  }
+
+  // The request path without the query string.
+  std::string_view path() const { return req->path.substr(0, req->path.find('?')); }
 
   // The authority without its port, lowercase (hosts in rules are lowercase).
   std::string_view host() const {
@@ -70,10 +79,10 @@ class Ctx {
   const ConnectionAttrs& conn;
   const RequestAttrs* req;     // null at connection time
   std::string_view principal;  // the peer identity without "spiffe://"
-  std::string_view ns;         // the namespace in the peer identity
-  std::string_view path;       // path without query
 
  private:
+  mutable bool ns_ready_ = false;
+  mutable std::string_view ns_;
   mutable bool host_ready_ = false;
   mutable std::string_view host_;
   mutable char host_buf_[256];  // not zeroed: written before it is read
@@ -114,17 +123,19 @@ const std::string_view* find_header(std::span<const Header> headers, std::string
 }
 
 bool source_matches(const SourceMatcher& s, const Ctx& c) {
-  return allowed(s.principals, s.not_principals, c.principal) && allowed(s.namespaces, s.not_namespaces, c.ns) &&
-         allowed(s.ip_blocks, s.not_ip_blocks, c.conn.source_ip);
+  if ((s.fields & kFieldPrincipals) && !allowed(s.principals, s.not_principals, c.principal)) return false;
+  if ((s.fields & kFieldNamespaces) && !allowed(s.namespaces, s.not_namespaces, c.ns())) return false;
+  return !(s.fields & kFieldIpBlocks) || allowed(s.ip_blocks, s.not_ip_blocks, c.conn.source_ip);
 }
 
 Tri operation_matches(const OperationMatcher& o, const Ctx& c) {
-  if (!allowed(o.ports, o.not_ports, c.conn.destination_port)) return Tri::False;
+  if ((o.fields & kFieldPorts) && !allowed(o.ports, o.not_ports, c.conn.destination_port)) return Tri::False;
   if (!o.l7) return Tri::True;
   if (!c.req) return Tri::Unknown;
-  bool ok = allowed(o.methods, o.not_methods, c.req->method) && allowed(o.paths, o.not_paths, c.path) &&
-            ((o.hosts.empty() && o.not_hosts.empty()) || allowed(o.hosts, o.not_hosts, c.host()));
-  return ok ? Tri::True : Tri::False;
+  if ((o.fields & kFieldMethods) && !allowed(o.methods, o.not_methods, c.req->method)) return Tri::False;
+  if ((o.fields & kFieldPaths) && !allowed(o.paths, o.not_paths, c.path())) return Tri::False;
+  if ((o.fields & kFieldHosts) && !allowed(o.hosts, o.not_hosts, c.host())) return Tri::False;
+  return Tri::True;
 }
 
 Tri condition_matches(const ConditionMatcher& m, const Ctx& c) {
@@ -133,7 +144,7 @@ Tri condition_matches(const ConditionMatcher& m, const Ctx& c) {
     case A::SourceIp: return allowed(m.cidrs, m.not_cidrs, c.conn.source_ip) ? Tri::True : Tri::False;
     case A::DestinationIp: return allowed(m.cidrs, m.not_cidrs, c.conn.destination_ip) ? Tri::True : Tri::False;
     case A::DestinationPort: return allowed(m.ports, m.not_ports, c.conn.destination_port) ? Tri::True : Tri::False;
-    case A::SourceNamespace: return allowed(m.values, m.not_values, c.ns) ? Tri::True : Tri::False;
+    case A::SourceNamespace: return allowed(m.values, m.not_values, c.ns()) ? Tri::True : Tri::False;
     case A::SourcePrincipal: return allowed(m.values, m.not_values, c.principal) ? Tri::True : Tri::False;
     case A::RequestHeader: {
       if (!c.req) return Tri::Unknown;
@@ -198,13 +209,23 @@ struct Scan {
   RuleRef ref;
 };
 
+// Keeps every policy of a list, or only those of one action (the dry-run list mixes them).
+struct AnyAction {
+  bool operator()(const Authorization*) const { return true; }
+};
+template <model::AuthzAction A>
+struct OnlyAction {
+  bool operator()(const Authorization* p) const { return p->action == A; }
+};
+
 // Scans one action's lists over the three scopes. `unknown_as` resolves rules that need
 // HTTP on an opaque connection (Unknown stays Unknown on HTTP connections).
-Scan scan(const Scopes& scopes, ListOf list, const Ctx& c, Tri unknown_as, std::optional<model::AuthzAction> action = {}) {
+template <class Keep>
+Scan scan(const Scopes& scopes, ListOf list, const Ctx& c, Tri unknown_as, Keep keep) {
   Scan s;
   for (const AuthzScope* scope : scopes) {
     for (const Authorization* p : scope->*list) {
-      if (action && p->action != *action) continue;
+      if (!keep(p)) continue;
       uint32_t rule = 0;
       Tri t = policy_matches(*p, c, rule);
       if (t == Tri::Unknown) t = unknown_as;
@@ -215,10 +236,11 @@ Scan scan(const Scopes& scopes, ListOf list, const Ctx& c, Tri unknown_as, std::
   return s;
 }
 
-bool has_allow(const Scopes& scopes, ListOf list, std::optional<model::AuthzAction> action = {}) {
+template <class Keep>
+bool any_policy(const Scopes& scopes, ListOf list, Keep keep) {
   for (const AuthzScope* scope : scopes)
     for (const Authorization* p : scope->*list)
-      if (!action || p->action == *action) return true;
+      if (keep(p)) return true;
   return false;
 }
 
@@ -230,17 +252,18 @@ struct Outcome {
 
 // Steps 2 and 4-6 of the table over one family of lists: the enforced DENY and ALLOW lists,
 // or the dry-run list filtered by action.
+template <class KeepDeny, class KeepAllow>
 Outcome decide(const Scopes& scopes, const Ctx& c, Transport transport, ListOf deny_list, ListOf allow_list,
-               std::optional<model::AuthzAction> deny_action, std::optional<model::AuthzAction> allow_action) {
+               KeepDeny keep_deny, KeepAllow keep_allow) {
   const bool opaque = !c.req && transport == Transport::Opaque;
-  Scan deny = scan(scopes, deny_list, c, opaque ? Tri::True : Tri::Unknown, deny_action);
+  Scan deny = scan(scopes, deny_list, c, opaque ? Tri::True : Tri::Unknown, keep_deny);
   if (deny.found == Tri::True) return {Verdict::Deny, Reason::DenyMatched, deny.ref};
   const bool deny_pending = deny.found == Tri::Unknown;
-  if (!has_allow(scopes, allow_list, allow_action)) {
+  if (!any_policy(scopes, allow_list, keep_allow)) {
     if (deny_pending) return {Verdict::PerRequest, Reason::DependsOnRequest, deny.ref};
     return {Verdict::Allow, Reason::NoAllowPolicy, {}};
   }
-  Scan allow = scan(scopes, allow_list, c, opaque ? Tri::False : Tri::Unknown, allow_action);
+  Scan allow = scan(scopes, allow_list, c, opaque ? Tri::False : Tri::Unknown, keep_allow);
   if (allow.found == Tri::True) {
     if (deny_pending) return {Verdict::PerRequest, Reason::DependsOnRequest, deny.ref};
     return {Verdict::Allow, Reason::AllowMatched, allow.ref};
@@ -264,17 +287,18 @@ AuthzDecision evaluate(const CompiledPolicy& policy, const ConnectionAttrs& conn
   }
   const Ctx c(conn, req);
   const Scopes scopes = policy.authorizations().for_workload(*conn.destination);
-  Outcome o = decide(scopes, c, transport, &AuthzScope::deny, &AuthzScope::allow, {}, {});
+  Outcome o = decide(scopes, c, transport, &AuthzScope::deny, &AuthzScope::allow, AnyAction{}, AnyAction{});
   d.verdict = o.verdict;
   d.reason = o.reason;
   d.rule = o.rule;
   const bool opaque = !req && transport == Transport::Opaque;
-  if (Scan audit = scan(scopes, &AuthzScope::audit, c, opaque ? Tri::True : Tri::Unknown); audit.found == Tri::True) {
+  if (Scan audit = scan(scopes, &AuthzScope::audit, c, opaque ? Tri::True : Tri::Unknown, AnyAction{});
+      audit.found == Tri::True) {
     d.audit = audit.ref;
   }
-  if (has_allow(scopes, &AuthzScope::dry_run)) {
-    Outcome dry = decide(scopes, c, transport, &AuthzScope::dry_run, &AuthzScope::dry_run, model::AuthzAction::Deny,
-                         model::AuthzAction::Allow);
+  if (any_policy(scopes, &AuthzScope::dry_run, AnyAction{})) {
+    Outcome dry = decide(scopes, c, transport, &AuthzScope::dry_run, &AuthzScope::dry_run,
+                         OnlyAction<model::AuthzAction::Deny>{}, OnlyAction<model::AuthzAction::Allow>{});
     d.dry_run = {true, dry.verdict, dry.rule};
   }
   return d;

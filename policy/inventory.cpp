@@ -37,18 +37,8 @@ const model::ServicePort* External::port(uint16_t number) const {
   return nullptr;
 }
 
-const Workload* WorkloadTable::by_ip(const base::IpAddr& ip) const {
-  const uint32_t* i = by_ip_.find(ip);
-  return i ? &items_[*i] : nullptr;
-}
-
 const Workload* WorkloadTable::by_name(std::string_view ns, std::string_view name) const {
   return by_id(items_, by_id_, ns, name);
-}
-
-const Service* ServiceTable::by_vip(const base::IpAddr& ip) const {
-  const uint32_t* i = by_vip_.find(ip);
-  return i ? &items_[*i] : nullptr;
 }
 
 const Service* ServiceTable::by_name(std::string_view ns, std::string_view name) const {

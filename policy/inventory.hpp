@@ -75,7 +75,10 @@ struct Gateway {
 class WorkloadTable {
  public:
   std::span<const Workload> all() const { return items_; }
-  const Workload* by_ip(const base::IpAddr& ip) const;
+  const Workload* by_ip(const base::IpAddr& ip) const {
+    const uint32_t* i = by_ip_.find(ip);
+    return i ? &items_[*i] : nullptr;
+  }
   const Workload* by_name(std::string_view ns, std::string_view name) const;
 
   // Building (compile only).
@@ -92,7 +95,10 @@ class WorkloadTable {
 class ServiceTable {
  public:
   std::span<const Service> all() const { return items_; }
-  const Service* by_vip(const base::IpAddr& ip) const;
+  const Service* by_vip(const base::IpAddr& ip) const {
+    const uint32_t* i = by_vip_.find(ip);
+    return i ? &items_[*i] : nullptr;
+  }
   const Service* by_name(std::string_view ns, std::string_view name) const;
   // By full host name, or by "<name>.<ns>" and "<name>.<ns>.svc".
   const Service* by_host(std::string_view host) const;

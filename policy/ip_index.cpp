@@ -1,63 +1,55 @@
 #include "policy/ip_index.hpp"
 
-#include <cstring>
-
 namespace mesh::policy {
 
-IpIndex::Slot IpIndex::key_of(const base::IpAddr& ip) {
-  Slot k;
-  if (ip.is_v4()) {
-    k.family = 1;
-    k.lo = ip.v4_host_order();
-  } else {
-    k.family = 2;
-    std::memcpy(&k.hi, ip.bytes().data(), 8);
-    std::memcpy(&k.lo, ip.bytes().data() + 8, 8);
-  }
-  return k;
-}
-
-uint64_t IpIndex::hash(const Slot& k) {
-  // A multiply-xorshift mix (from SplitMix64) of both halves and the family.
-  uint64_t z = k.lo ^ (k.hi * 0x9e3779b97f4a7c15ull) ^ (uint64_t{k.family} << 61);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-const uint32_t* IpIndex::find(const base::IpAddr& ip) const {
-  if (slots_.empty()) return nullptr;
-  const Slot k = key_of(ip);
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash(k) & mask;; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.family == 0) return nullptr;
-    if (s.family == k.family && s.lo == k.lo && s.hi == k.hi) return &s.value;
-  }
-}
-
 bool IpIndex::insert(const base::IpAddr& ip, uint32_t value) {
-  if (find(ip)) return false;
-  if ((size_ + 1) * 2 > slots_.size()) grow();
-  Slot k = key_of(ip);
+  if (value == kEmpty || find(ip)) return false;
+  if (ip.is_v4()) {
+    if ((v4_size_ + 1) * 2 > v4_.size()) grow_v4();
+    const uint32_t key = v4_key(ip);
+    const size_t mask = v4_.size() - 1;
+    size_t i = v4_hash(key, v4_shift_);
+    while (v4_[i].value != kEmpty) i = (i + 1) & mask;
+    v4_[i].key = key;
+    v4_[i].value = value;
+    ++v4_size_;
+    return true;
+  }
+  if ((v6_size_ + 1) * 2 > v6_.size()) grow_v6();
+  V6Slot k = v6_key(ip);
   k.value = value;
-  const size_t mask = slots_.size() - 1;
-  size_t i = hash(k) & mask;
-  while (slots_[i].family != 0) i = (i + 1) & mask;
-  slots_[i] = k;
-  ++size_;
+  k.used = 1;
+  const size_t mask = v6_.size() - 1;
+  size_t i = v6_hash(k) & mask;
+  while (v6_[i].used) i = (i + 1) & mask;
+  v6_[i] = k;
+  ++v6_size_;
   return true;
 }
 
-void IpIndex::grow() {
-  std::vector<Slot> old = std::move(slots_);
-  slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
-  const size_t mask = slots_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.family == 0) continue;
-    size_t i = hash(s) & mask;
-    while (slots_[i].family != 0) i = (i + 1) & mask;
-    slots_[i] = s;
+void IpIndex::grow_v4() {
+  std::vector<V4Slot> old = std::move(v4_);
+  v4_.assign(old.empty() ? 16 : old.size() * 2, V4Slot{});
+  v4_shift_ = 64;
+  for (size_t n = v4_.size(); n > 1; n >>= 1) --v4_shift_;
+  const size_t mask = v4_.size() - 1;
+  for (const V4Slot& s : old) {
+    if (s.value == kEmpty) continue;
+    size_t i = v4_hash(s.key, v4_shift_);
+    while (v4_[i].value != kEmpty) i = (i + 1) & mask;
+    v4_[i] = s;
+  }
+}
+
+void IpIndex::grow_v6() {
+  std::vector<V6Slot> old = std::move(v6_);
+  v6_.assign(old.empty() ? 16 : old.size() * 2, V6Slot{});
+  const size_t mask = v6_.size() - 1;
+  for (const V6Slot& s : old) {
+    if (!s.used) continue;
+    size_t i = v6_hash(s) & mask;
+    while (v6_[i].used) i = (i + 1) & mask;
+    v6_[i] = s;
   }
 }
 

@@ -1,8 +1,5 @@
 #include "policy/security.hpp"
 
-#include <endian.h>
-
-#include <cstring>
 
 namespace mesh::policy {
 
@@ -11,16 +8,6 @@ ValueMatcher ValueMatcher::parse(std::string_view pattern) {
   if (pattern.starts_with('*')) return {Kind::Suffix, std::string(pattern.substr(1))};
   if (pattern.ends_with('*')) return {Kind::Prefix, std::string(pattern.substr(0, pattern.size() - 1))};
   return {Kind::Exact, std::string(pattern)};
-}
-
-bool ValueMatcher::matches(std::string_view s) const {
-  switch (kind) {
-    case Kind::Exact: return s == value;
-    case Kind::Prefix: return s.starts_with(value);
-    case Kind::Suffix: return s.ends_with(value);
-    case Kind::Any: return !s.empty();
-  }
-  return false;
 }
 
 CidrMatcher CidrMatcher::of(const base::Cidr& cidr) {
@@ -44,15 +31,6 @@ CidrMatcher CidrMatcher::of(const base::Cidr& cidr) {
   return m;
 }
 
-bool CidrMatcher::contains(const base::IpAddr& ip) const {
-  if (ip.is_v4()) return family == 1 && (ip.v4_host_order() & mask_lo) == lo;
-  if (family != 2) return false;
-  uint64_t h, l;
-  std::memcpy(&h, ip.bytes().data(), 8);
-  std::memcpy(&l, ip.bytes().data() + 8, 8);
-  return (be64toh(h) & mask_hi) == hi && (be64toh(l) & mask_lo) == lo;
-}
-
 void AuthorizationTable::resolve(std::span<const Workload> workloads) {
   resolved_.clear();
   for (const Workload& w : workloads) {
@@ -62,19 +40,11 @@ void AuthorizationTable::resolve(std::span<const Workload> workloads) {
   }
 }
 
-std::array<const AuthzScope*, 3> AuthorizationTable::for_workload(const Workload& w) const {
-  if (w.index < resolved_.size()) return resolved_[w.index];
+std::array<const AuthzScope*, 3> AuthorizationTable::for_stranger(const Workload& w) const {
   auto ns = by_ns_.find(w.ns);
   return {&mesh_, ns == by_ns_.end() ? &empty_ : &ns->second,
           w.index < by_workload_.size() ? &by_workload_[w.index] : &empty_};
 }
 
-MtlsDecision PeerAuthTable::lookup(const Workload* w, uint16_t port) const {
-  if (!w || w->index >= by_workload_.size()) return mesh_;
-  const WorkloadMtls& m = by_workload_[w->index];
-  for (const auto& [p, d] : m.ports)
-    if (p == port) return d;
-  return m.workload;
-}
 
 }  // namespace mesh::policy

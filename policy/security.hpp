@@ -3,7 +3,10 @@
 // matchers, indexed by the workloads they apply to, and the effective peer-authentication
 // mode of every workload and port. Immutable after compile; any thread may read it while
 // holding the snapshot.
+#include <endian.h>
+
 #include <array>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,7 +24,15 @@ struct ValueMatcher {
   std::string value;
 
   static ValueMatcher parse(std::string_view pattern);
-  bool matches(std::string_view s) const;
+  bool matches(std::string_view s) const {
+    switch (kind) {
+      case Kind::Exact: return s.size() == value.size() && s == value;
+      case Kind::Prefix: return s.starts_with(value);
+      case Kind::Suffix: return s.ends_with(value);
+      case Kind::Any: return !s.empty();
+    }
+    return false;
+  }
 };
 
 // A CIDR as masks over the address's two 64-bit halves: one compare per half.
@@ -30,13 +41,27 @@ struct CidrMatcher {
   uint64_t hi = 0, lo = 0, mask_hi = 0, mask_lo = 0;
 
   static CidrMatcher of(const base::Cidr& cidr);
-  bool contains(const base::IpAddr& ip) const;
+  bool contains(const base::IpAddr& ip) const {
+    if (ip.is_v4()) return family == 1 && (ip.v4_host_order() & mask_lo) == lo;
+    if (family != 2) return false;
+    uint64_t h, l;
+    std::memcpy(&h, ip.bytes().data(), 8);
+    std::memcpy(&l, ip.bytes().data() + 8, 8);
+    return (be64toh(h) & mask_hi) == hi && (be64toh(l) & mask_lo) == lo;
+  }
+};
+
+// Which attributes a source or operation tests, so evaluation skips the others.
+enum MatcherFields : uint8_t {
+  kFieldPrincipals = 1u << 0, kFieldNamespaces = 1u << 1, kFieldIpBlocks = 1u << 2,
+  kFieldPorts = 1u << 3, kFieldHosts = 1u << 4, kFieldMethods = 1u << 5, kFieldPaths = 1u << 6,
 };
 
 struct SourceMatcher {
   std::vector<ValueMatcher> principals, not_principals;
   std::vector<ValueMatcher> namespaces, not_namespaces;
   std::vector<CidrMatcher> ip_blocks, not_ip_blocks;
+  uint8_t fields = 0;  // MatcherFields with a value or not_ value
 };
 
 struct OperationMatcher {
@@ -44,7 +69,8 @@ struct OperationMatcher {
   std::vector<uint16_t> ports, not_ports;
   std::vector<ValueMatcher> methods, not_methods;
   std::vector<ValueMatcher> paths, not_paths;
-  bool l7 = false;  // uses hosts, methods or paths
+  bool l7 = false;     // uses hosts, methods or paths
+  uint8_t fields = 0;  // MatcherFields with a value or not_ value
 };
 
 struct ConditionMatcher {
@@ -89,7 +115,9 @@ class AuthorizationTable {
   std::span<const Authorization> all() const { return items_; }
   // The scopes that apply to a workload of this snapshot: mesh-wide, its namespace, its own
   // selectors (precomputed per workload; no lookup by name).
-  std::array<const AuthzScope*, 3> for_workload(const Workload& w) const;
+  std::array<const AuthzScope*, 3> for_workload(const Workload& w) const {
+    return w.index < resolved_.size() ? resolved_[w.index] : for_stranger(w);
+  }
   // Precomputes for_workload() for every workload (compile only, after placing policies).
   void resolve(std::span<const Workload> workloads);
 
@@ -103,6 +131,8 @@ class AuthorizationTable {
   AuthzScope mesh_;
   StringMap<AuthzScope> by_ns_;
   std::vector<AuthzScope> by_workload_;
+  std::array<const AuthzScope*, 3> for_stranger(const Workload& w) const;
+
   std::vector<std::array<const AuthzScope*, 3>> resolved_;
   AuthzScope empty_;
 };
@@ -116,7 +146,13 @@ class PeerAuthTable {
  public:
   // The effective mode for a connection to `port` of `w` (null: not a known workload, which
   // gets the mesh-wide mode).
-  MtlsDecision lookup(const Workload* w, uint16_t port) const;
+  MtlsDecision lookup(const Workload* w, uint16_t port) const {
+    if (!w || w->index >= by_workload_.size()) return mesh_;
+    const WorkloadMtls& m = by_workload_[w->index];
+    for (const auto& [p, d] : m.ports)
+      if (p == port) return d;
+    return m.workload;
+  }
 
   MtlsDecision& mesh() { return mesh_; }
   std::vector<WorkloadMtls>& workloads() { return by_workload_; }

@@ -2,31 +2,16 @@
 
 #include <re2/re2.h>
 
-#include "policy/names.hpp"
 
 namespace mesh::policy {
-namespace {
-
-bool iprefix(std::string_view s, std::string_view lower_prefix) {
-  return s.size() >= lower_prefix.size() && iequals(s.substr(0, lower_prefix.size()), lower_prefix);
-}
-
-}  // namespace
-
 StringMatcher::StringMatcher(Kind kind, std::string value, std::unique_ptr<re2::RE2> regex, bool ignore_case)
     : kind_(kind), ignore_case_(ignore_case), value_(std::move(value)), regex_(std::move(regex)) {}
 StringMatcher::StringMatcher(StringMatcher&&) noexcept = default;
 StringMatcher& StringMatcher::operator=(StringMatcher&&) noexcept = default;
 StringMatcher::~StringMatcher() = default;
 
-bool StringMatcher::matches(std::string_view s) const {
-  switch (kind_) {
-    case Kind::Exact: return ignore_case_ ? iequals(s, value_) : s == value_;
-    case Kind::Prefix: return ignore_case_ ? iprefix(s, value_) : s.starts_with(value_);
-    case Kind::Regex: return re2::RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *regex_);
-    case Kind::Present: return true;
-  }
-  return false;
+bool StringMatcher::matches_regex(std::string_view s) const {
+  return re2::RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *regex_);
 }
 
 const Subset* Destination::subset(std::string_view name) const {

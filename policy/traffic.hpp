@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy/inventory.hpp"
+#include "policy/names.hpp"
 
 namespace re2 {
 class RE2;
@@ -27,11 +28,23 @@ class StringMatcher {
   StringMatcher& operator=(StringMatcher&&) noexcept;
   ~StringMatcher();
 
-  bool matches(std::string_view s) const;
+  bool matches(std::string_view s) const {
+    switch (kind_) {
+      case Kind::Exact: return ignore_case_ ? iequals(s, value_) : s == value_;
+      case Kind::Prefix:
+        return ignore_case_ ? s.size() >= value_.size() && iequals(s.substr(0, value_.size()), value_)
+                            : s.starts_with(value_);
+      case Kind::Regex: return matches_regex(s);
+      case Kind::Present: return true;
+    }
+    return false;
+  }
   Kind kind() const { return kind_; }
   const std::string& value() const { return value_; }
 
  private:
+  bool matches_regex(std::string_view s) const;
+
   Kind kind_;
   bool ignore_case_;
   std::string value_;

@@ -43,3 +43,12 @@ TEST_CASE("the index grows and keeps every entry reachable") {
   for (uint32_t i = 0; i < 100000; i += 997) CHECK(*index.find(IpAddr::v4(0xC6120000u + i)) == i);
   CHECK(index.find(IpAddr::v4(0xC6120000u + 100000)) == nullptr);
 }
+
+TEST_CASE("0.0.0.0 and :: are ordinary keys") {
+  IpIndex index;
+  CHECK(index.find(ip("0.0.0.0")) == nullptr);
+  CHECK(index.insert(ip("0.0.0.0"), 0));
+  CHECK(index.insert(ip("::"), 1));
+  CHECK(*index.find(ip("0.0.0.0")) == 0);
+  CHECK(*index.find(ip("::")) == 1);
+}
