@@ -213,6 +213,12 @@ HttpMatcher Compiler::http_matcher(const model::HttpMatch& m) {
   out.port = m.port;
   out.source_labels = m.source_labels;
   out.source_namespace = m.source_namespace;
+  auto bit = [](bool present, uint16_t b) { return static_cast<uint16_t>(present ? b : 0); };
+  out.fields = bit(out.port != 0, kMatchPort) | bit(out.path.has_value(), kMatchPath) |
+               bit(out.method.has_value(), kMatchMethod) | bit(out.authority.has_value(), kMatchAuthority) |
+               bit(out.scheme.has_value(), kMatchScheme) | bit(!out.headers.empty(), kMatchHeaders) |
+               bit(!out.without_headers.empty(), kMatchWithoutHeaders) | bit(!out.query.empty(), kMatchQuery) |
+               bit(!out.source_labels.empty() || !out.source_namespace.empty(), kMatchSource);
   return out;
 }
 

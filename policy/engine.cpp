@@ -285,6 +285,8 @@ AuthzDecision evaluate(const CompiledPolicy& policy, const ConnectionAttrs& conn
     d.reason = Reason::NotAWorkload;
     return d;
   }
+  const uint8_t lists = policy.authorizations().lists_for(*conn.destination);
+  if (lists == 0) return d;  // no policy applies: allow (NoAllowPolicy)
   const Ctx c(conn, req);
   const Scopes scopes = policy.authorizations().for_workload(*conn.destination);
   Outcome o = decide(scopes, c, transport, &AuthzScope::deny, &AuthzScope::allow, AnyAction{}, AnyAction{});
@@ -292,11 +294,11 @@ AuthzDecision evaluate(const CompiledPolicy& policy, const ConnectionAttrs& conn
   d.reason = o.reason;
   d.rule = o.rule;
   const bool opaque = !req && transport == Transport::Opaque;
-  if (Scan audit = scan(scopes, &AuthzScope::audit, c, opaque ? Tri::True : Tri::Unknown, AnyAction{});
-      audit.found == Tri::True) {
-    d.audit = audit.ref;
+  if (lists & kListAudit) {
+    Scan audit = scan(scopes, &AuthzScope::audit, c, opaque ? Tri::True : Tri::Unknown, AnyAction{});
+    if (audit.found == Tri::True) d.audit = audit.ref;
   }
-  if (any_policy(scopes, &AuthzScope::dry_run, AnyAction{})) {
+  if (lists & kListDryRun) {
     Outcome dry = decide(scopes, c, transport, &AuthzScope::dry_run, &AuthzScope::dry_run,
                          OnlyAction<model::AuthzAction::Deny>{}, OnlyAction<model::AuthzAction::Allow>{});
     d.dry_run = {true, dry.verdict, dry.rule};

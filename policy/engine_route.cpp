@@ -41,28 +41,35 @@ bool source_ok(const model::Labels& labels, const std::string& ns, const Workloa
 
 bool block_matches(const HttpMatcher& m, const HttpRouteQuery& q) {
   const RequestAttrs& r = *q.request;
-  if (m.port && m.port != q.port) return false;
-  if (m.path) {
+  const uint16_t f = m.fields;
+  if ((f & kMatchPort) && m.port != q.port) return false;
+  if (f & kMatchPath) {
     // Envoy: prefix matches the whole :path; exact and regex match it without the query.
     bool whole = m.path->kind() == StringMatcher::Kind::Prefix;
     if (!m.path->matches(whole ? r.path : r.path.substr(0, r.path.find('?')))) return false;
   }
-  if (m.method && !m.method->matches(r.method)) return false;
-  if (m.authority && !m.authority->matches(r.authority)) return false;
-  if (m.scheme && !m.scheme->matches(r.scheme)) return false;
-  for (const auto& h : m.headers) {
-    auto v = header(r.headers, h.name);
-    if (!v || !h.match.matches(*v)) return false;
+  if ((f & kMatchMethod) && !m.method->matches(r.method)) return false;
+  if ((f & kMatchAuthority) && !m.authority->matches(r.authority)) return false;
+  if ((f & kMatchScheme) && !m.scheme->matches(r.scheme)) return false;
+  if (f & kMatchHeaders) {
+    for (const auto& h : m.headers) {
+      auto v = header(r.headers, h.name);
+      if (!v || !h.match.matches(*v)) return false;
+    }
   }
-  for (const auto& h : m.without_headers) {
-    auto v = header(r.headers, h.name);
-    if (v && h.match.matches(*v)) return false;
+  if (f & kMatchWithoutHeaders) {
+    for (const auto& h : m.without_headers) {
+      auto v = header(r.headers, h.name);
+      if (v && h.match.matches(*v)) return false;
+    }
   }
-  for (const auto& p : m.query) {
-    auto v = query_param(r.path, p.name);
-    if (!v || !p.match.matches(*v)) return false;
+  if (f & kMatchQuery) {
+    for (const auto& p : m.query) {
+      auto v = query_param(r.path, p.name);
+      if (!v || !p.match.matches(*v)) return false;
+    }
   }
-  return source_ok(m.source_labels, m.source_namespace, q.source);
+  return !(f & kMatchSource) || source_ok(m.source_labels, m.source_namespace, q.source);
 }
 
 bool tcp_block_matches(const model::TcpMatch& m, const TcpRouteQuery& q) {

@@ -31,12 +31,23 @@ CidrMatcher CidrMatcher::of(const base::Cidr& cidr) {
   return m;
 }
 
+uint8_t AuthorizationTable::lists_of(const std::array<const AuthzScope*, 3>& scopes) {
+  uint8_t bits = 0;
+  for (const AuthzScope* s : scopes) {
+    bits |= (s->deny.empty() ? 0 : kListDeny) | (s->audit.empty() ? 0 : kListAudit) |
+            (s->allow.empty() ? 0 : kListAllow) | (s->dry_run.empty() ? 0 : kListDryRun);
+  }
+  return bits;
+}
+
 void AuthorizationTable::resolve(std::span<const Workload> workloads) {
   resolved_.clear();
+  lists_.clear();
   for (const Workload& w : workloads) {
     auto ns = by_ns_.find(w.ns);
     resolved_.push_back({&mesh_, ns == by_ns_.end() ? &empty_ : &ns->second,
                          w.index < by_workload_.size() ? &by_workload_[w.index] : &empty_});
+    lists_.push_back(lists_of(resolved_.back()));
   }
 }
 

@@ -18,6 +18,16 @@
 namespace mesh::policy {
 
 // Istio's authorization string: "value", "prefix*", "*suffix" or "*" (any value, but present).
+// Equality that avoids a memcmp call for the short values (methods, ports, names) most
+// policies hold.
+inline bool same(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.size() > 16) return std::memcmp(a.data(), b.data(), a.size()) == 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 struct ValueMatcher {
   enum class Kind : uint8_t { Exact, Prefix, Suffix, Any };
   Kind kind = Kind::Exact;
@@ -26,7 +36,7 @@ struct ValueMatcher {
   static ValueMatcher parse(std::string_view pattern);
   bool matches(std::string_view s) const {
     switch (kind) {
-      case Kind::Exact: return s.size() == value.size() && s == value;
+      case Kind::Exact: return same(s, value);
       case Kind::Prefix: return s.starts_with(value);
       case Kind::Suffix: return s.ends_with(value);
       case Kind::Any: return !s.empty();
@@ -99,6 +109,8 @@ struct Authorization {
   const model::Authorization* spec = nullptr;
 };
 
+enum AuthzLists : uint8_t { kListDeny = 1u << 0, kListAudit = 1u << 1, kListAllow = 1u << 2, kListDryRun = 1u << 3 };
+
 // The policies of one scope (mesh, a namespace, or one workload's selectors), by action.
 struct AuthzScope {
   std::vector<const Authorization*> deny, audit, allow, dry_run;
@@ -118,7 +130,12 @@ class AuthorizationTable {
   std::array<const AuthzScope*, 3> for_workload(const Workload& w) const {
     return w.index < resolved_.size() ? resolved_[w.index] : for_stranger(w);
   }
-  // Precomputes for_workload() for every workload (compile only, after placing policies).
+  // Which lists are non-empty over the workload's three scopes (AuthzLists bits).
+  uint8_t lists_for(const Workload& w) const {
+    return w.index < lists_.size() ? lists_[w.index] : lists_of(for_stranger(w));
+  }
+  // Precomputes for_workload() and lists_for() for every workload (compile only, after
+  // placing policies).
   void resolve(std::span<const Workload> workloads);
 
   std::vector<Authorization>& items() { return items_; }
@@ -132,8 +149,10 @@ class AuthorizationTable {
   StringMap<AuthzScope> by_ns_;
   std::vector<AuthzScope> by_workload_;
   std::array<const AuthzScope*, 3> for_stranger(const Workload& w) const;
+  static uint8_t lists_of(const std::array<const AuthzScope*, 3>& scopes);
 
   std::vector<std::array<const AuthzScope*, 3>> resolved_;
+  std::vector<uint8_t> lists_;
   AuthzScope empty_;
 };
 

@@ -2,8 +2,8 @@
 
 #include <re2/re2.h>
 
-
 namespace mesh::policy {
+
 StringMatcher::StringMatcher(Kind kind, std::string value, std::unique_ptr<re2::RE2> regex, bool ignore_case)
     : kind_(kind), ignore_case_(ignore_case), value_(std::move(value)), regex_(std::move(regex)) {}
 StringMatcher::StringMatcher(StringMatcher&&) noexcept = default;

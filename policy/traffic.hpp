@@ -56,7 +56,15 @@ struct KeyMatcher {
   StringMatcher match;
 };
 
+// Which conditions a match block has, so matching skips the others.
+enum HttpMatchFields : uint16_t {
+  kMatchPort = 1u << 0, kMatchPath = 1u << 1, kMatchMethod = 1u << 2, kMatchAuthority = 1u << 3,
+  kMatchScheme = 1u << 4, kMatchHeaders = 1u << 5, kMatchWithoutHeaders = 1u << 6, kMatchQuery = 1u << 7,
+  kMatchSource = 1u << 8,
+};
+
 struct HttpMatcher {
+  uint16_t fields = 0;  // HttpMatchFields
   std::optional<StringMatcher> path;
   std::optional<StringMatcher> method;
   std::optional<StringMatcher> authority;

@@ -8,6 +8,8 @@
 #include <x86intrin.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,10 +29,25 @@ using namespace mesh::policy;
 using mesh::base::IpAddr;
 using Clock = std::chrono::steady_clock;
 
+// One request as the daemon would hold it after parsing: its text in one buffer (as in a
+// receive buffer), views into it, and the addresses of both ends. Views point into `text`,
+// so a Query is filled in place and never copied (queries() reserves its vector).
 struct Query {
-  std::string identity, host, method, path, authority;
+  char text[224];
+  size_t used = 0;
+  std::string_view identity, host, method, path, authority;
   IpAddr source, vip;
-  std::vector<Header> headers;
+  std::array<Header, 3> headers{};
+  size_t header_count = 0;
+
+  std::string_view put(std::string_view s) {
+    if (used + s.size() > sizeof(text)) std::abort();
+    std::memcpy(text + used, s.data(), s.size());
+    std::string_view v(text + used, s.size());
+    used += s.size();
+    return v;
+  }
+  void header(std::string_view name, std::string_view value) { headers[header_count++] = {put(name), put(value)}; }
 };
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -38,7 +55,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // Workload lookup of both ends and service lookup by VIP, route selection, then
 // authorization at the picked endpoint, as the daemon does per request.
 [[gnu::noinline]] Verdict decide(const CompiledPolicy& p, const Query& q, RandomSource& random) {
-  RequestAttrs req{q.method, q.path, q.authority, "http", q.headers};
+  RequestAttrs req{q.method, q.path, q.authority, "http", std::span<const Header>(q.headers.data(), q.header_count)};
   const Workload* source = p.workloads().by_ip(q.source);
   const Service* service = p.services().by_vip(q.vip);
   HttpRouteDecision r = select_http_route(p, HttpRouteQuery{q.host, 80, &req, source, kMeshGateway, service}, random);
@@ -54,27 +71,31 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // 10 % POST /admin, 5 % DELETE (denied), 5 % from an unknown identity (denied).
 std::vector<Query> queries(const mesh::bench::MeshShape& shape, const std::vector<uint32_t>& services, uint32_t count) {
   std::vector<Query> out;
+  out.reserve(count);  // filled in place: the views must not move
   SplitMix64 rnd(12345);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t s = services[rnd.next() % services.size()];
     uint32_t client = (s + shape.namespaces * (1 + static_cast<uint32_t>(rnd.next() % 2))) % shape.services;
     std::string ns = mesh::bench::service_namespace(s, shape);
-    Query q;
-    q.identity = fmt::format("spiffe://cluster.local/ns/{}/sa/svc{}", ns, client);
-    q.source = IpAddr::v4(mesh::bench::workload_ip(client, 0));
-    q.host = fmt::format("svc{}.{}.svc.cluster.local", s, ns);
-    q.vip = IpAddr::v4((198u << 24) | (19u << 16) | (s + 1));
-    q.authority = fmt::format("svc{}.{}:80", s, ns);
-    q.method = "GET";
-    q.path = fmt::format("/api/items/{}?page=2", i % 1000);
+    Query& q = out.emplace_back();
     uint32_t kind = static_cast<uint32_t>(rnd.next() % 100);
-    if (kind < 10) q.headers.push_back({"x-beta", "1"});
-    else if (kind < 20) q.method = "POST", q.path = "/admin/reindex";
-    else if (kind < 25) q.method = "DELETE";  // denied by the DENY policy
-    else if (kind < 30) q.identity = "spiffe://cluster.local/ns/elsewhere/sa/intruder";  // no ALLOW matches
-    q.headers.push_back({"user-agent", "bench/1.0"});
-    q.headers.push_back({"accept", "*/*"});
-    out.push_back(std::move(q));
+    std::string identity = fmt::format("spiffe://cluster.local/ns/{}/sa/svc{}", ns, client);
+    if (kind >= 25 && kind < 30) identity = "spiffe://cluster.local/ns/elsewhere/sa/intruder";  // no ALLOW matches
+    q.identity = q.put(identity);
+    q.source = IpAddr::v4(mesh::bench::workload_ip(client, 0));
+    q.host = q.put(fmt::format("svc{}.{}.svc.cluster.local", s, ns));
+    q.vip = IpAddr::v4((198u << 24) | (19u << 16) | (s + 1));
+    q.authority = q.put(fmt::format("svc{}.{}:80", s, ns));
+    if (kind >= 10 && kind < 20) {
+      q.method = q.put("POST");
+      q.path = q.put("/admin/reindex");
+    } else {
+      q.method = q.put(kind >= 20 && kind < 25 ? "DELETE" : "GET");  // DELETE: denied by the DENY policy
+      q.path = q.put(fmt::format("/api/items/{}?page=2", i % 1000));
+    }
+    if (kind < 10) q.header("x-beta", "1");
+    q.header("user-agent", "bench/1.0");
+    q.header("accept", "*/*");
   }
   return out;
 }
@@ -213,7 +234,7 @@ void main_run() {
   fmt::print("a decision: by_ip(source) + by_vip + select_http_route + by_ip(endpoint) + authorize_request (L7)\n");
   // One daemon per node authorizes for its own workloads: 55 services = 110 pods on a node.
   report("node-local stream (destinations: the 110 workloads of one node, 55 services)", p,
-         queries(shape, spread(55, shape.services), 1 << 12));
+         queries(shape, spread(55, shape.services), 1 << 10));
   report("uniform stream (destinations: all 10 000 workloads, worst case for caches)", p,
          queries(shape, first(shape.services), 1 << 12));
 }
@@ -227,7 +248,7 @@ void scaling() {
     mesh::bench::MeshShape shape;
     shape.policy_services = with_policy;
     Loaded l = load(shape);
-    auto local = queries(shape, spread(50, with_policy), 1 << 12);
+    auto local = queries(shape, spread(50, with_policy), 1 << 10);
     auto uniform = queries(shape, first(with_policy), 1 << 12);
     Throughput tl = throughput(*l.policy, local, 1.0), tu = throughput(*l.policy, uniform, 1.0);
     Latency hl = latency(*l.policy, local, 16), hu = latency(*l.policy, uniform, 8);

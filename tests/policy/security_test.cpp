@@ -49,3 +49,16 @@ TEST_CASE("CIDR matchers compare masked address halves for IPv4 and IPv6") {
   CHECK(has("2001:db8::1", "2001:db8::1"));
   CHECK(has("::/0", "2001:db8::1"));
 }
+
+TEST_CASE("each workload records which of its authorization lists are non-empty") {
+  auto p = test::must_compile("[[workload]]\nname = \"a\"\nlabels = { app = \"a\" }\n[[workload]]\nname = \"b\"\n"
+                              "[[authorization]]\nname = \"d\"\nselector = { app = \"a\" }\naction = \"deny\"\n"
+                              "[[authorization]]\nname = \"x\"\naction = \"audit\"\ndry_run = true\n");
+  const auto& t = p->authorizations();
+  CHECK(t.lists_for(*p->workloads().by_name("default", "a")) == (kListDeny | kListDryRun));
+  CHECK(t.lists_for(*p->workloads().by_name("default", "b")) == kListDryRun);
+  CHECK(same("GET", "GET"));
+  CHECK_FALSE(same("GET", "GEt"));
+  CHECK(same("cluster.local/ns/a/sa/very-long-name", "cluster.local/ns/a/sa/very-long-name"));
+  CHECK_FALSE(same("cluster.local/ns/a/sa/very-long-name", "cluster.local/ns/a/sa/very-long-nane"));
+}
