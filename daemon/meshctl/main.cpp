@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/meshctl/ca_commands.hpp"
+#include "daemon/meshctl/policy_commands.hpp"
 #include "daemon/meshctl/status_commands.hpp"
 #include "daemon/meshctl/workload_commands.hpp"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   mesh::meshctl::add_status_commands(app, global);
   mesh::meshctl::add_workload_commands(app, global);
   mesh::meshctl::add_ca_commands(app);
+  mesh::meshctl::add_policy_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
