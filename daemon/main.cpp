@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   auto app = app::App::create(std::move(*settings), app::AppOptions{source, *probe});
   if (!app) {
     base::log::error("cannot start: {}", app.error().message());
-    return 1;
+    return app.error().code() == base::Errc::Invalid ? 2 : 1;  // 2: invalid configuration or policy
   }
   return (*app)->run();
 }

@@ -233,7 +233,8 @@ class Meshd:
                 f'[admin]\nsocket = "{self.socket}"\nmetrics_address = "127.0.0.1:0"\n'
                 f'readiness_address = "off"\n',
                 # A relay benchmark: no kernel capture (it would attach to the host's cgroup root).
-                '[capture]\nmode = "off"\n']
+                '[capture]\nmode = "off"\n',
+                f'[policy]\ndir = "{self.dir}/policy.d"\n']
         for rname, (host, port) in relays.items():
             conf.append(f'[[relay]]\nname = "{rname}"\nlisten = "127.0.0.1:0"\n'
                         f'upstream = "{host}:{port}"\n')

@@ -150,6 +150,7 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
     if (auto st = bind_relay(*s, relay); !st) return base::fail(st.error());
   }
   if (auto st = open_servers(*s); !st) return base::fail(st.error());
+  if (auto st = start_policy(*s); !st) return base::fail(st.error());
   if (auto st = start_identity(*s); !st) return base::fail(std::move(st.error()).wrap("start identities"));
   if (auto st = start_capture(*s); !st) return base::fail(std::move(st.error()).wrap("start capture"));
   publish_view(*s);

@@ -4,6 +4,7 @@
 // removes workloads whose netns disappeared.
 #include <fmt/format.h>
 
+#include "daemon/app/decide.hpp"
 #include "daemon/app/mesh_view.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/log.hpp"
@@ -53,8 +54,8 @@ datapath::CaptureOptions capture_options(const config::CaptureSettings& c) {
   return o;
 }
 
-bool own_port(const config::CaptureSettings& c, uint16_t port) {
-  return port == c.outbound_port || port == c.inbound_port || port == c.tunnel_port;
+CapturePorts capture_ports(const config::CaptureSettings& c) {
+  return CapturePorts{c.outbound_port, c.inbound_port, c.tunnel_port};
 }
 
 std::shared_ptr<proxy::UpstreamPolicy> workload_policy(const App::State& s, const std::string& name,
@@ -70,35 +71,6 @@ std::shared_ptr<proxy::UpstreamPolicy> workload_policy(const App::State& s, cons
     p->source_v6 = base::IpAddr::parse("::1").value();
   }
   return p;
-}
-
-// A captured outbound connection: through an HBONE tunnel to a meshed destination (to its
-// pod address, port 15008, expecting its identity), else straight to where it was going.
-proxy::Destination route_outbound(const MeshView& view, const tunnel::SpiffeId& source, const base::SocketAddr& dst,
-                                  uint16_t tunnel_port) {
-  const MeshPeer* peer = view.peer(dst.ip());
-  if (peer == nullptr || !peer->hbone) return proxy::Destination::to(dst);
-  const auto* ctx = source.str().empty() ? nullptr : view.contexts(source);
-  if (ctx == nullptr) return proxy::Destination::refuse(proxy::RejectReason::NoCertificate);
-  auto t = std::make_shared<proxy::OutboundTunnel>();
-  t->key.source = source;
-  t->key.destinations = {peer->identity};
-  t->key.node = base::SocketAddr(dst.ip(), tunnel_port);
-  t->tls = ctx->client;
-  t->authority = dst.to_string();
-  return proxy::Destination::through(std::move(t));
-}
-
-// A CONNECT that arrived on a workload's 15008: the target must be that workload (the address
-// the connection came in on, as ztunnel checks) and not one of meshd's own ports.
-proxy::InboundDecision decide_inbound(const tunnel::hbone::ConnectRequest& req, const base::SocketAddr& local,
-                                      const std::vector<base::IpAddr>& own_ips, const config::CaptureSettings& cfg) {
-  if (!req.target) return {400, {}, proxy::RejectReason::NoDestination};
-  const base::SocketAddr& target = *req.target;
-  bool ours = target.ip() == local.ip() || std::find(own_ips.begin(), own_ips.end(), target.ip()) != own_ips.end();
-  if (!ours) return {400, {}, proxy::RejectReason::NoDestination};
-  if (own_port(cfg, target.port())) return {400, {}, proxy::RejectReason::SelfCall};
-  return {200, target, proxy::RejectReason::kCount};
 }
 
 base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath::WorkloadRecord& rec) {
@@ -124,8 +96,8 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     netns = std::make_shared<base::Fd>(std::move(*ns));
   }
   auto out_addr = io::local_address(e.listeners.outbound.get());
-  const config::CaptureSettings& cfg = s.settings.capture;
-  std::vector<base::IpAddr> own_ips = spec.ips;
+  const CapturePorts ports = capture_ports(s.settings.capture);
+  const LocalWorkload local{w.identity, spec.ips};
 
   ListenerPlan out;
   out.kind = "outbound";
@@ -134,12 +106,10 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
   out.upstream = "original destination";
   out.fds.push_back(std::move(e.listeners.outbound));
   out.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, false); };
-  out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, cfg, own_ips, source = w.identity](int fd) {
+  out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, ports, local](int fd) {
     auto dst = resolver.outbound(cookie, fd);
     if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
-    bool to_self = dst->ip().is_loopback() || std::find(own_ips.begin(), own_ips.end(), dst->ip()) != own_ips.end();
-    if (to_self && own_port(cfg, dst->port())) return proxy::Destination::refuse(proxy::RejectReason::SelfCall);
-    return route_outbound(current_view(), source, *dst, cfg.tunnel_port);
+    return decide_outbound(current_view(), local, *dst, ports, thread_random());
   };
   auto out_id = install_listener(s, std::move(out));
   if (!out_id) return base::fail(out_id.error());
@@ -154,11 +124,12 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     in.upstream = "original destination, from 127.0.0.6";
     in.fds.push_back(std::move(e.listeners.inbound));
     in.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, true); };
-    in.destination = [resolver = cs.resolver, cfg](int fd) {
+    in.destination = [resolver = cs.resolver, ports, local](int fd) {
       auto dst = resolver.inbound(fd);
       if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
-      if (own_port(cfg, dst->port())) return proxy::Destination::refuse(proxy::RejectReason::SelfCall);
-      return proxy::Destination::to(*dst);
+      auto client = io::peer_address(fd);
+      if (!client) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+      return decide_inbound_plaintext(current_view(), local, *client, *dst, ports);
     };
     auto in_id = install_listener(s, std::move(in));
     if (!in_id) return base::fail(in_id.error());
@@ -179,8 +150,10 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
       const auto* ctx = current_view().contexts(id);
       return ctx ? ctx->server : nullptr;
     };
-    server->decide = [own_ips, cfg](const tunnel::hbone::ConnectRequest& req, const tunnel::SpiffeId&,
-                                    const base::SocketAddr& local) { return decide_inbound(req, local, own_ips, cfg); };
+    server->decide = [local, ports](const tunnel::hbone::ConnectRequest& req, const tunnel::SpiffeId& peer,
+                                    const base::SocketAddr& remote, const base::SocketAddr& at) {
+      return decide_inbound_tunnel(current_view(), local, req, peer, remote, at, ports);
+    };
     tun.tunnel_server = std::move(server);
     auto tun_id = install_listener(s, std::move(tun));
     if (!tun_id) return base::fail(tun_id.error());

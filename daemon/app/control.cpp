@@ -73,7 +73,10 @@ class SignalReader final : public io::Op {
   }
   void complete(int res, uint32_t) override {
     if (res == sizeof info_) {
-      if (info_.ssi_signo == SIGHUP) reload_settings(s_);
+      if (info_.ssi_signo == SIGHUP) {
+        reload_settings(s_);
+        reload_policy(s_);
+      }
       else begin_drain(s_);
     }
     if (res != -ECANCELED) arm();

@@ -148,6 +148,16 @@ base::Status ensure_identity(App::State& s, const tunnel::SpiffeId& id) {
 void publish_view(App::State& s) {
   auto view = std::make_shared<MeshView>();
   view->trust_domain = s.settings.node.trust_domain;
+  view->policy = current_policy(s);
+  // Meshed peers: the policy's workloads that speak HBONE, then this node's enrolled ones.
+  if (view->policy && identity_configured(s)) {
+    for (const auto& w : view->policy->workloads().all()) {
+      if (w.protocol != policy::model::WorkloadProtocol::Hbone) continue;
+      auto id = tunnel::SpiffeId::parse(w.identity);
+      if (!id) continue;
+      for (const auto& ip : w.addresses) view->peers[ip] = MeshPeer{*id, true};
+    }
+  }
   if (s.identity) {
     for (const auto& status : s.identity->creds.status()) {
       if (auto ctx = s.identity->creds.contexts(status.id)) view->tls[status.id] = *ctx;

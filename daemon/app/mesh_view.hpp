@@ -1,7 +1,7 @@
 #pragma once
 // MeshView: what a worker consults to decide about one connection, as one immutable
-// snapshot: the TLS contexts of this node's identities, and which addresses belong to meshed
-// workloads (and their identities). The control thread builds a new view whenever any of it
+// snapshot: the compiled mesh policy, the TLS contexts of this node's identities, and which
+// addresses belong to meshed workloads (and their identities). The control thread builds a new view whenever any of it
 // changes and posts it to every worker, which keeps it in a thread_local: readers never
 // lock and never see half of an update (RCU style); a connection keeps using what it read.
 #include <map>
@@ -10,6 +10,7 @@
 
 #include "daemon/base/socket_addr.hpp"
 #include "daemon/identity/credential_manager.hpp"
+#include "policy/compiled.hpp"
 
 namespace mesh::app {
 
@@ -20,6 +21,7 @@ struct MeshPeer {
 
 struct MeshView {
   std::string trust_domain;
+  policy::PolicySnapshot policy;                           // null until the first load
   std::map<tunnel::SpiffeId, identity::TlsContexts> tls;  // this node's identities
   std::map<base::IpAddr, MeshPeer> peers;                  // meshed workloads by address
 

@@ -188,6 +188,7 @@ void add_collectors(App::State& s) {
   s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
   add_capture_collectors(s);
   add_identity_collectors(s);
+  add_policy_collectors(s);
 }
 
 }  // namespace mesh::app

@@ -17,6 +17,7 @@
 #include "daemon/io/loop.hpp"
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
+#include "policy/compiled.hpp"
 #include "tunnel/tls/spiffe_id.hpp"
 
 #include <functional>
@@ -63,6 +64,10 @@ struct IdentityState;  // identity.cpp: the credential manager and its timers
 struct IdentityStateDeleter {
   void operator()(IdentityState* p) const;
 };
+struct PolicyState;  // policy.cpp: the running policy snapshot and its reloads
+struct PolicyStateDeleter {
+  void operator()(PolicyState* p) const;
+};
 struct MeshView;
 struct ControlParts;  // control.cpp: signal reader, drainer, watchdog
 struct ControlPartsDeleter {
@@ -82,6 +87,7 @@ struct App::State {
   std::vector<ListenerEntry> listeners;
   uint64_t next_listener_id = 1;
   std::unique_ptr<IdentityState, IdentityStateDeleter> identity;
+  std::unique_ptr<PolicyState, PolicyStateDeleter> policy;
   std::unique_ptr<CaptureState, CaptureStateDeleter> capture;  // null when capture is off
 
   telemetry::Registry registry;
@@ -120,6 +126,13 @@ base::Status ensure_identity(App::State& s, const tunnel::SpiffeId& id);
 void publish_view(App::State& s);
 nlohmann::json identity_status(const App::State& s);
 void add_identity_collectors(App::State& s);
+// policy.cpp
+base::Status start_policy(App::State& s);  // Errc::Invalid: the policy set has errors
+ReloadRecord reload_policy(App::State& s);
+policy::PolicySnapshot current_policy(const App::State& s);
+nlohmann::json policy_status(const App::State& s);
+void add_policy_routes(App::State& s);
+void add_policy_collectors(App::State& s);
 // capture.cpp
 base::Status start_capture(App::State& s);
 void add_capture_peers(const App::State& s, MeshView& view);

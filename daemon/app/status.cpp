@@ -81,6 +81,7 @@ std::string status_json(const App::State& s) {
   j["listeners"] = listeners_json(s);
   j["capture"] = capture_status(s);
   j["identities"] = identity_status(s);
+  j["policy"] = policy_status(s);
   j["admin"] = admin;
   j["config"] = {{"source", s.settings.source.empty() ? "(built-in defaults)" : s.settings.source},
                  {"last_reload", reload_json(s.last_reload)}};
@@ -102,8 +103,11 @@ void add_admin_routes(App::State& s) {
   s.admin_routes.add("GET", "/v1/status", [sp](const admin::Request&) { return admin::Response::json(status_json(*sp)); });
   s.admin_routes.add("GET", "/v1/version", [](const admin::Request&) { return admin::Response::json(version_json().dump() + "\n"); });
   s.admin_routes.add("POST", "/v1/reload", [sp](const admin::Request&) {
-    ReloadRecord rec = reload_settings(*sp);
-    return admin::Response::json(reload_json(rec).dump(2) + "\n", rec.result == "ok" ? 200 : 422);
+    ReloadRecord settings = reload_settings(*sp);
+    ReloadRecord policy = reload_policy(*sp);
+    json body = {{"settings", reload_json(settings)}, {"policy", reload_json(policy)}};
+    bool ok = settings.result == "ok" && policy.result == "ok";
+    return admin::Response::json(body.dump(2) + "\n", ok ? 200 : 422);
   });
   s.admin_routes.add("GET", "/healthz/ready", ready);
   s.admin_routes.add("GET", "/metrics", metrics);
@@ -111,6 +115,7 @@ void add_admin_routes(App::State& s) {
   s.metrics_routes.add("GET", "/stats/prometheus", metrics);
   s.readiness_routes.add("GET", "/healthz/ready", ready);
   add_capture_routes(s);
+  add_policy_routes(s);
 }
 
 }  // namespace mesh::app

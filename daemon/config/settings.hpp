@@ -80,6 +80,14 @@ struct IdentitySettings {
   base::Duration leaf_validity = 24h;
 };
 
+// Mesh resources (docs/config.md): every *.toml in `dir`, reloaded on change and on SIGHUP.
+struct PolicySettings {
+  std::string dir = "/etc/meshd/policy.d";
+  std::string cluster_domain = "cluster.local";  // <service>.<ns>.svc.<cluster_domain>
+  std::string root_namespace = "istio-system";   // policies here without a selector are mesh-wide
+  base::Duration reload_delay = 200ms;           // changes within this window reload once
+};
+
 struct Settings {
   std::string source;                        // the file it was read from ("" for defaults)
   NodeSettings node;
@@ -87,6 +95,7 @@ struct Settings {
   AdminSettings admin;
   CaptureSettings capture;
   IdentitySettings identity;
+  PolicySettings policy;
   std::vector<RelaySettings> relays;
 };
 

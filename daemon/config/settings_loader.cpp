@@ -109,6 +109,18 @@ void read_identity(TomlReader& root, IdentitySettings& id, const std::string& fi
   r.finish();
 }
 
+void read_policy(TomlReader& root, PolicySettings& p, const std::string& file, Diagnostics& out) {
+  const toml::table* t = root.table("policy");
+  if (t == nullptr) return;
+  TomlReader r(*t, file, out);
+  r.string("dir", p.dir);
+  r.string("cluster_domain", p.cluster_domain);
+  r.string("root_namespace", p.root_namespace);
+  r.duration("reload_delay", p.reload_delay);
+  if (p.dir.empty()) r.error_at_key("dir", "'dir' must name a directory");
+  r.finish();
+}
+
 void read_relays(TomlReader& root, std::vector<RelaySettings>& relays, const std::string& file, Diagnostics& out) {
   std::set<std::string> names;
   std::set<base::SocketAddr> listens;
@@ -170,6 +182,7 @@ SettingsResult parse_settings(std::string_view text, std::string_view file_name)
   read_admin(root, s.admin, file, out);
   read_capture(root, s.capture, file, out);
   read_identity(root, s.identity, file, out);
+  read_policy(root, s.policy, file, out);
   read_relays(root, s.relays, file, out);
   root.finish();
   if (!out.empty()) {

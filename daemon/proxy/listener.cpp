@@ -55,14 +55,14 @@ void Listener::accept_tunnel(base::Fd conn) {
                         TunnelConnection& c, tunnel::hbone::StreamId stream) {
     const tunnel::hbone::ConnectRequest* req = c.server().request(stream);
     if (req == nullptr) return;
-    InboundDecision d = server->decide(*req, c.peer_identity(), c.local_address());
+    InboundDecision d = server->decide(*req, c.peer_identity(), c.remote_address(), c.local_address());
     if (d.status != 200) {
       stats->reject(d.reject == RejectReason::kCount ? RejectReason::Denied : d.reject);
       (void)c.server().respond(stream, d.status);
       c.pump();
       return;
     }
-    StreamRelay::inbound(*ctx, c, stream, policy, stats, d.upstream);
+    StreamRelay::inbound(*ctx, c, stream, policy, stats, d.upstream, std::move(d.attrs));
   };
   auto* tunnel = TunnelConnection::accept(ctx_, *ctx_.tunnel_stats, std::move(tls), std::move(conn),
                                           std::move(on_request), [ctx](TunnelConnection&) { ctx->budget.release(); });
@@ -91,7 +91,7 @@ void Listener::on_accept(int res, uint32_t flags) {
     } else if (dst.tunnel) {
       StreamRelay::outbound(ctx_, *ctx_.pool, spec_.policy, spec_.stats, std::move(conn), std::move(dst.tunnel));
     } else {
-      Relay::start(ctx_, spec_.policy, spec_.stats, std::move(conn), dst.upstream);
+      Relay::start(ctx_, spec_.policy, spec_.stats, std::move(conn), dst.upstream, std::move(dst.attrs));
     }
   } else if (res != -ECANCELED) {
     // EMFILE/ENFILE/ENOMEM: the multishot request ended. Back off instead of spinning.

@@ -24,10 +24,13 @@ struct Destination {
   base::SocketAddr upstream;
   RejectReason reject = RejectReason::kCount;  // kCount: not rejected
   std::shared_ptr<const OutboundTunnel> tunnel;
+  std::optional<FlowAttrs> attrs;              // set for inbound connections: re-checked on policy changes
 
-  static Destination to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr}; }
-  static Destination through(std::shared_ptr<const OutboundTunnel> t) { return {{}, RejectReason::kCount, std::move(t)}; }
-  static Destination refuse(RejectReason reason) { return {{}, reason, nullptr}; }
+  static Destination to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr, std::nullopt}; }
+  static Destination through(std::shared_ptr<const OutboundTunnel> t) {
+    return {{}, RejectReason::kCount, std::move(t), std::nullopt};
+  }
+  static Destination refuse(RejectReason reason) { return {{}, reason, nullptr, std::nullopt}; }
 };
 
 // The server side of a 15008 listener: which certificate to present, and what to do with
@@ -37,11 +40,12 @@ struct InboundDecision {
   int status = 200;                            // 200: relay to `upstream`; else answer this
   base::SocketAddr upstream;
   RejectReason reject = RejectReason::kCount;  // counted when status != 200
+  std::optional<FlowAttrs> attrs;              // what authorization looked at
 };
 struct TunnelServerSpec {
   std::function<std::shared_ptr<const tunnel::TlsContext>()> tls;  // null: no certificate
   std::function<InboundDecision(const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
-                                const base::SocketAddr& local)>
+                                const base::SocketAddr& remote, const base::SocketAddr& local)>
       decide;
 };
 

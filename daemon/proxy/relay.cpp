@@ -10,8 +10,9 @@
 namespace mesh::proxy {
 
 void Relay::start(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
-                  base::Fd downstream, const base::SocketAddr& upstream) {
+                  base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs) {
   auto* relay = new Relay(ctx, std::move(policy), std::move(stats), std::move(downstream));
+  relay->attrs_ = std::move(attrs);
   relay->connect(upstream);
 }
 

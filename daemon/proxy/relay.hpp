@@ -45,7 +45,8 @@ class Relay final : public Flow, private io::Timer::Handler {
   // Takes ownership of `downstream` (already counted against the budget) and starts
   // connecting to `upstream`. The relay frees itself when done.
   static void start(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy,
-                    std::shared_ptr<RelayStats> stats, base::Fd downstream, const base::SocketAddr& upstream);
+                    std::shared_ptr<RelayStats> stats, base::Fd downstream, const base::SocketAddr& upstream,
+                    std::optional<FlowAttrs> attrs = std::nullopt);
 
   // Ends the connection now (drain deadline, shutdown), resetting both sides.
   void abort(CloseReason reason) override;

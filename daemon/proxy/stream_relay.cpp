@@ -62,7 +62,7 @@ void StreamRelay::outbound(WorkerContext& ctx, TunnelPool& pool, std::shared_ptr
 
 void StreamRelay::inbound(WorkerContext& ctx, TunnelConnection& conn, hbone::StreamId stream,
                           std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
-                          const base::SocketAddr& upstream) {
+                          const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs) {
   if (!ctx.budget.try_acquire()) {
     stats->reject(RejectReason::ConnectionLimit);
     (void)conn.server().respond(stream, 503);
@@ -70,6 +70,7 @@ void StreamRelay::inbound(WorkerContext& ctx, TunnelConnection& conn, hbone::Str
     return;
   }
   auto* r = new StreamRelay(ctx, std::move(policy), std::move(stats), base::Fd());
+  r->attrs_ = std::move(attrs);
   r->conn_ = &conn;
   r->stream_ = stream;
   r->state_ = State::Dialing;

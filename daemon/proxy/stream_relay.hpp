@@ -36,7 +36,7 @@ class StreamRelay final : public Flow, public StreamHandler, private TunnelPool:
   // A CONNECT arrived on `stream` of `conn` and was allowed: dial `upstream`, then answer.
   static void inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::hbone::StreamId stream,
                       std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
-                      const base::SocketAddr& upstream);
+                      const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt);
 
   void abort(CloseReason reason) override;
   const UpstreamPolicy& policy() const override { return *policy_; }

@@ -76,6 +76,7 @@ TunnelConnection* TunnelConnection::accept(WorkerContext& ctx, TunnelStats& stat
   c->fd_ = std::move(fd);
   c->connected_ = true;
   if (auto local = io::local_address(c->fd_.get())) c->local_ = *local;
+  if (auto remote = io::peer_address(c->fd_.get())) c->remote_ = *remote;
   io::set_nodelay(c->fd_.get());
   if (auto st = c->init({}); !st) {
     base::log::warn("failed to start an HBONE server connection: {}", st.error().message());

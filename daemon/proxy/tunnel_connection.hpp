@@ -91,6 +91,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   // Established, not closing and not going away: may take new streams.
   bool usable() const;
   const base::SocketAddr& local_address() const { return local_; }
+  const base::SocketAddr& remote_address() const { return remote_; }
 
   void attach(tunnel::hbone::StreamId stream, StreamHandler* handler);
   // The handler is done with the stream (releases it; resets it if still open).
@@ -151,6 +152,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   std::shared_ptr<base::Fd> netns_;
   const void* owner_ = nullptr;
   base::SocketAddr local_;
+  base::SocketAddr remote_;
   sockaddr_storage peer_sa_{};
   io::MemberOp<TunnelConnection, &TunnelConnection::on_connect> connect_op_{this};
   io::MemberOp<TunnelConnection, &TunnelConnection::on_recv> recv_op_{this};

@@ -114,6 +114,16 @@ void Worker::abort_connections(CloseReason reason) {
   loop_->post([this, reason] { abort_where(nullptr, nullptr, reason); });
 }
 
+void Worker::recheck(std::function<bool(const FlowAttrs&)> allowed) {
+  loop_->post([this, allowed = std::move(allowed)] {
+    for (Flow* f = ctx_->flows.front(); f != nullptr;) {
+      Flow* next = base::IntrusiveList<Flow>::next(*f);
+      if (const FlowAttrs* a = f->attrs(); a != nullptr && !allowed(*a)) f->abort(CloseReason::PolicyChanged);
+      f = next;
+    }
+  });
+}
+
 void Worker::stop() { loop_->request_stop(); }
 
 }  // namespace mesh::proxy

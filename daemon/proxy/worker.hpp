@@ -40,6 +40,9 @@ class Worker {
   void remove_listener(uint64_t id, bool abort);
   void stop_accepting();  // drain: close every listener, refuse new connections
   void abort_connections(CloseReason reason);
+  // Resets every inbound connection `allowed` now refuses (a new policy); runs on the worker
+  // after whatever was posted before it (e.g. installing the new snapshot).
+  void recheck(std::function<bool(const FlowAttrs&)> allowed);
   void stop();
   // Runs `fn` on this worker's thread (e.g. to install a new configuration snapshot).
   void post(std::function<void()> fn) { loop_->post(std::move(fn)); }

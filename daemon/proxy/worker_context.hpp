@@ -5,9 +5,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "daemon/base/counter.hpp"
 #include "daemon/base/intrusive_list.hpp"
+#include "daemon/base/socket_addr.hpp"
 #include "daemon/io/buffer_ring.hpp"
 #include "daemon/io/loop.hpp"
 
@@ -19,10 +22,22 @@ class TunnelPool;
 struct TunnelStats;
 enum class CloseReason : uint8_t;
 
-// Flow: anything a worker may have to abort (drain deadline, unenroll): a plain relay or a
-// tunnelled stream. Linked into its worker's list for as long as it lives.
+// What authorization looked at when an inbound connection was allowed, kept so that the
+// connection can be checked again when the policy changes (Istio closes connections that a
+// new policy denies).
+struct FlowAttrs {
+  std::string source_identity;  // SPIFFE ID from mTLS; empty for plaintext
+  base::SocketAddr source;
+  base::SocketAddr destination;
+};
+
+// Flow: anything a worker may have to abort (drain deadline, unenroll, policy change): a
+// plain relay or a tunnelled stream. Linked into its worker's list for as long as it lives.
 class Flow : public base::IntrusiveListNode<Flow> {
  public:
+  // Inbound flows carry the attributes they were authorized with; others return null.
+  const FlowAttrs* attrs() const { return attrs_ ? &*attrs_ : nullptr; }
+
   virtual void abort(CloseReason reason) = 0;
   virtual const UpstreamPolicy& policy() const = 0;
   // The loop has stopped for good (daemon exit): free everything now. No completion will
@@ -31,6 +46,7 @@ class Flow : public base::IntrusiveListNode<Flow> {
 
  protected:
   ~Flow() = default;
+  std::optional<FlowAttrs> attrs_;
 };
 
 // The daemon-wide bound on relayed connections, shared by all workers.

@@ -109,7 +109,7 @@ def test_a_reload_that_changes_listeners_says_a_restart_is_needed():
             f.write(relay_config("extra", up.addr))
         code, body = d.request("POST", "/v1/reload")
         assert code == 200, body
-        assert "relay" in json.loads(body)["restart_needed"]
+        assert "relay" in json.loads(body)["settings"]["restart_needed"]
     up.close()
 
 

@@ -59,6 +59,7 @@ class Meshd:
         # Capture stays off: these tests must not attach programs to the host's cgroup root.
         base = (f'[runtime]\nworkers = {workers}\ndrain_timeout = "2s"\n{runtime}'
                 f'[capture]\nmode = "off"\n'
+                f'[policy]\ndir = "{self.dir}/policy.d"\n'
                 f'[admin]\nsocket = "{self.socket}"\nmetrics_address = "127.0.0.1:0"\n'
                 f'readiness_address = "127.0.0.1:0"\n')
         with open(self.config_path, "w") as f:

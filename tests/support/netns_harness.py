@@ -111,6 +111,7 @@ class Node:
         self.state = f"{self.dir}/workloads.state"
         self.pending = f"{self.dir}/enroll.d"
         self.pin_dir = f"{harness.bpffs}/node{index}/meshd/v1"
+        self.policy_dir = f"{self.dir}/policy.d"
         self.config = f"{self.dir}/meshd.toml"  # meshd only
 
 
@@ -299,6 +300,7 @@ class Harness:
             "admin": {"socket": node.control},
             "capture": {"bpffs": self.bpffs, "pin_dir": node.pin_dir, "cgroup_root": node.cgroup,
                         "state_file": node.state, "pending_dir": node.pending},
+            "policy": {"dir": node.policy_dir},
         }
         if mode is not None:
             out["capture"]["mode"] = mode

@@ -1,0 +1,49 @@
+#pragma once
+// The per-connection decisions of captured traffic, as pure functions of a MeshView: where a
+// workload's outbound connection goes (a meshed peer through HBONE, a service VIP to one of its
+// endpoints, anything else straight through), and whether an inbound connection — plaintext
+// on 15006 or a CONNECT on 15008 — is allowed (peer authentication, then authorization with
+// Istio's semantics), plus the re-check of live connections after a policy change. Called on
+// worker threads with that thread's current view.
+#include <vector>
+
+#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/listener.hpp"
+#include "policy/engine.hpp"
+#include "tunnel/hbone/hbone_types.hpp"
+
+namespace mesh::app {
+
+struct CapturePorts {
+  uint16_t outbound = 15001;
+  uint16_t inbound = 15006;
+  uint16_t tunnel = 15008;
+  bool own(uint16_t port) const { return port == outbound || port == inbound || port == tunnel; }
+};
+
+// The enrolled workload a listener serves.
+struct LocalWorkload {
+  tunnel::SpiffeId identity;  // empty when the node runs without identities
+  std::vector<base::IpAddr> ips;
+  bool owns(const base::IpAddr& ip) const;
+};
+
+proxy::Destination decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
+                                   const CapturePorts& ports, policy::RandomSource& random);
+
+proxy::Destination decide_inbound_plaintext(const MeshView& view, const LocalWorkload& dest,
+                                            const base::SocketAddr& client, const base::SocketAddr& dst,
+                                            const CapturePorts& ports);
+
+proxy::InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload& dest,
+                                             const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
+                                             const base::SocketAddr& remote, const base::SocketAddr& local,
+                                             const CapturePorts& ports);
+
+// Whether a connection allowed earlier is still allowed by `view`'s policy.
+bool still_allowed(const MeshView& view, const proxy::FlowAttrs& attrs);
+
+// One generator per thread for weighted and endpoint picks.
+policy::RandomSource& thread_random();
+
+}  // namespace mesh::app
