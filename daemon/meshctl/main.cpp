@@ -4,6 +4,7 @@
 
 #include "daemon/meshctl/ca_commands.hpp"
 #include "daemon/meshctl/policy_commands.hpp"
+#include "daemon/meshctl/policy_live.hpp"
 #include "daemon/meshctl/status_commands.hpp"
 #include "daemon/meshctl/workload_commands.hpp"
 
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
   mesh::meshctl::add_status_commands(app, global);
   mesh::meshctl::add_workload_commands(app, global);
   mesh::meshctl::add_ca_commands(app);
-  mesh::meshctl::add_policy_commands(app);
+  auto* policy_cmd = mesh::meshctl::add_policy_commands(app, mesh::meshctl::live_explain(global));
+  mesh::meshctl::add_policy_show(*policy_cmd, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

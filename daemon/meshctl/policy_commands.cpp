@@ -59,7 +59,7 @@ void add_validate(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
   });
 }
 
-void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
+void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err, LiveExplain live) {
   auto* cmd = policy_cmd.add_subcommand(
       "explain", "what happens to a connection or request from a source to a destination, and which rules decide it");
   struct Args {
@@ -70,7 +70,8 @@ void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
     CompileFlags flags;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("--policy-dir", args->dir, "directory (or file) of policy to evaluate offline")->required();
+  cmd->add_option("--policy-dir", args->dir,
+                  "directory (or file) of policy to evaluate offline; without it, the running daemon's policy");
   cmd->add_option("--from", args->query.from, "source: SPIFFE ID, workload (namespace/name) or IP address")->required();
   cmd->add_option("--to", args->query.to, "destination host:port (service host, workload or IP)")->required();
   cmd->add_option("--gateway", args->query.gateway, "the request enters through this gateway (namespace/name)");
@@ -79,7 +80,7 @@ void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
   cmd->add_option("--header", args->headers, "HTTP header name=value (repeatable)");
   cmd->add_option("-o,--output", args->output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   args->flags.add(*cmd);
-  cmd->callback([args, &out, &err] {
+  cmd->callback([args, &out, &err, live] {
     for (const auto& h : args->headers) {
       size_t eq = h.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -87,6 +88,13 @@ void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
         throw CLI::RuntimeError(1);
       }
       args->query.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+    }
+    if (args->dir.empty()) {
+      if (!live) {
+        err << "--policy-dir is required\n";
+        throw CLI::RuntimeError(1);
+      }
+      return live(args->query, args->output);
     }
     policy::PolicySnapshot p = load({args->dir}, args->flags.options, err);
     if (!p) throw CLI::RuntimeError(1);
@@ -101,13 +109,16 @@ void add_explain(CLI::App& policy_cmd, std::ostream& out, std::ostream& err) {
 
 }  // namespace
 
-void add_policy_commands(CLI::App& root, std::ostream& out, std::ostream& err) {
-  auto* policy_cmd = root.add_subcommand("policy", "mesh policy: validate files, explain decisions");
+CLI::App* add_policy_commands(CLI::App& root, std::ostream& out, std::ostream& err, LiveExplain live) {
+  auto* policy_cmd = root.add_subcommand("policy", "mesh policy: validate files, explain decisions, show the running set");
   policy_cmd->require_subcommand(1);
   add_validate(*policy_cmd, out, err);
-  add_explain(*policy_cmd, out, err);
+  add_explain(*policy_cmd, out, err, std::move(live));
+  return policy_cmd;
 }
 
-void add_policy_commands(CLI::App& root) { add_policy_commands(root, std::cout, std::cerr); }
+CLI::App* add_policy_commands(CLI::App& root, LiveExplain live) {
+  return add_policy_commands(root, std::cout, std::cerr, std::move(live));
+}
 
 }  // namespace mesh::meshctl

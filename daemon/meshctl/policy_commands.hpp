@@ -4,8 +4,12 @@
 // daemon, so a set that validates here loads there (given the same trust domain, cluster
 // domain and root namespace). A subcommand reports a non-zero exit code by throwing
 // CLI::RuntimeError(code); meshctl's main() turns that into the process exit code.
-// The live variants (against the running daemon) are added by meshctl's admin-API code.
+// Without --policy-dir, explain asks the running daemon through `live` (meshctl's admin client).
+#include <functional>
 #include <iosfwd>
+#include <string>
+
+#include "policy/explain.hpp"
 
 namespace CLI {
 class App;
@@ -13,10 +17,13 @@ class App;
 
 namespace mesh::meshctl {
 
+// How `policy explain` without --policy-dir asks the running daemon (query, output format).
+using LiveExplain = std::function<void(const policy::ExplainQuery& query, const std::string& output)>;
+
 // Adds the `policy` subcommand (with validate and explain) to meshctl's root App, printing to
-// std::cout and std::cerr.
-void add_policy_commands(CLI::App& root);
+// std::cout and std::cerr; returns it so that more subcommands can be added.
+CLI::App* add_policy_commands(CLI::App& root, LiveExplain live = nullptr);
 // The same, printing to the given streams (tests); they must outlive `root`.
-void add_policy_commands(CLI::App& root, std::ostream& out, std::ostream& err);
+CLI::App* add_policy_commands(CLI::App& root, std::ostream& out, std::ostream& err, LiveExplain live = nullptr);
 
 }  // namespace mesh::meshctl
