@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """./dev demo: two nodes and five pods as network namespaces, one real meshd per node with
-the packaged default config (packaging/meshd.toml; only the node name, the admin socket and
-the capture paths are set per node), pods enrolled with `meshctl enroll`, and connections
-across nodes (IPv4, IPv6, HTTP), on one node and to a pod outside the mesh. It prints what
-the applications saw and what meshd reports (meshctl workloads, meshctl status, metrics),
+the packaged default config (packaging/meshd.toml; per node only its name, the admin socket,
+the capture paths, the built-in CA made with `meshctl ca init` and the policy directory are
+set), pods enrolled with `meshctl enroll`, and connections across nodes in mTLS (HBONE)
+tunnels (IPv4, IPv6, HTTP, a service VIP load-balanced over two endpoints), on one node, to a
+pod outside the mesh, and some that an authorization policy refuses. It prints what the
+applications saw and what meshd reports (meshctl workloads/status/policy explain, metrics),
 then stops meshd with SIGTERM while a connection is open to show the drain and that enrolled
 pods fail closed while meshd is down.
 
@@ -51,12 +53,12 @@ class Demo:
 
     def build(self):
         h = self.h
-        section("two nodes and five pods (network namespaces, 198.18.0.0/15 and 2001:db8::/32, no route out)")
+        section("two nodes and six pods (network namespaces, 198.18.0.0/15 and 2001:db8::/32, no route out)")
         self.n1, self.n2 = h.add_node(), h.add_node()
         self.n1.label, self.n2.label = "node1", "node2"
         self.web_a, self.web_c, self.legacy = (h.add_pod(self.n1, name) for name in ("web-a", "web-c", "legacy"))
-        self.web_b, self.batch = h.add_pod(self.n2, "web-b"), h.add_pod(self.n2, "batch")
-        self.pods = [self.web_a, self.web_c, self.legacy, self.web_b, self.batch]
+        self.web_b, self.web_d, self.batch = (h.add_pod(self.n2, name) for name in ("web-b", "web-d", "batch"))
+        self.pods = [self.web_a, self.web_c, self.legacy, self.web_b, self.web_d, self.batch]
         for p in self.pods:
             where = "not in the mesh" if p in (self.legacy, self.batch) else "will be enrolled"
             print(f"    {p.node.label}  {p.name:7} {p.ip4:13} {p.ip6:16} {where}")
@@ -77,11 +79,54 @@ class Demo:
             raise RuntimeError(f"http.server in web-b did not start: {first}")
         print("    servers: a TCP echo server on :8080 in every pod, python's http.server on web-b :80")
 
+    def policy(self):
+        """The mesh as the nodes see it: the pods' identities and addresses, a service with a
+        VIP in front of web-b and web-d, and an authorization: the cart service accepts only
+        web-a's identity."""
+        a, b, c, d = self.web_a, self.web_b, self.web_c, self.web_d
+        text = "".join(f"""
+[[workload]]
+name = "{p.name}"
+namespace = "shop"
+service_account = "{sa}"
+addresses = ["{p.ip4}", "{p.ip6}"]
+labels = {{ app = "{app}" }}
+node = "{p.node.label}"
+""" for p, sa, app in ((a, "web", "web"), (c, "jobs", "jobs"), (b, "cart", "cart"), (d, "cart", "cart")))
+        text += f"""
+[[service]]
+name = "cart"
+namespace = "shop"
+vips = ["{self.VIP}"]
+selector = {{ app = "cart" }}
+ports = [{{ port = 80, target_port = 8080, protocol = "tcp" }}]
+
+[[authorization]]
+name = "cart-from-web"
+namespace = "shop"
+selector = {{ app = "cart" }}
+[[authorization.rules]]
+from = [{{ principals = ["cluster.local/ns/shop/sa/web"] }}]
+"""
+        return text
+
+    VIP = "198.19.0.10"
+
     def start_meshd(self):
         h = self.h
+        section("a certificate authority for the mesh, and the mesh policy")
+        ca = os.path.join(h.tmp, "ca")
+        r = subprocess.run([h.meshctl_bin, "ca", "init", "--dir", ca], capture_output=True, text=True, timeout=30)
+        print(f"    $ meshctl ca init --dir {ca}\n{indent(r.stdout + r.stderr, '        ')}")
+        for n in (self.n1, self.n2):
+            os.makedirs(n.policy_dir, exist_ok=True)
+            with open(os.path.join(n.policy_dir, "mesh.toml"), "w") as f:
+                f.write(self.policy())
+        print(f"    policy.d/mesh.toml on both nodes: 4 workloads, service cart.shop ({self.VIP}:80 → web-b, web-d :8080),")
+        print("    and authorization cart-from-web: the cart pods accept only spiffe://cluster.local/ns/shop/sa/web")
         section("meshd on each node, with the default config (packaging/meshd.toml)")
         for n in (self.n1, self.n2):
-            h.start_daemon(n, mode=None, config={"node": {"name": n.label}})
+            h.start_daemon(n, mode=None, config={"node": {"name": n.label}, "identity": {"ca_dir": ca}})
         overrides = h.meshd_overrides(self.n1, None)
         keys = [f"{t}.{k}" for t, kv in overrides.items() for k in kv]
         print(f"    set per node: {', '.join(keys)}")
@@ -90,18 +135,19 @@ class Demo:
         print(f"    capture mode: {st['mode']} ({st['reason']})")
 
     def enroll(self):
-        section("enroll the pods with meshctl")
-        for p in (self.web_a, self.web_c, self.web_b):
-            r = self.meshctl(p.node, "enroll", "--name", p.name, "--namespace", "shop", "--service-account", p.name,
+        section("enroll the pods with meshctl (each gets a certificate for its identity from the CA)")
+        accounts = {self.web_a: "web", self.web_c: "jobs", self.web_b: "cart", self.web_d: "cart"}
+        for p, sa in accounts.items():
+            r = self.meshctl(p.node, "enroll", "--name", p.name, "--namespace", "shop", "--service-account", sa,
                              "--netns", p.netns, "--ip", p.ip4, "--ip", p.ip6)
             if r.returncode != 0:
                 raise RuntimeError(f"enrolling {p.name} failed")
 
-    def connect(self, src, dst, port, v6, what):
-        addr = dst.addr(port, v6)
+    def connect(self, src, dst, port, v6, what, addr=None):
+        addr = addr or dst.addr(port, v6)
         out = self.h.client(src, addr)
         m = re.match(r"getpeername=(\S+) getsockname=(\S+) reply=peer=(\S+) local=(\S+)", out)
-        print(f"    {src.name} → {dst.name} {addr}   {DIM}{what}{OFF}")
+        print(f"    {src.name} → {dst.name if dst else 'cart'} {addr}   {DIM}{what}{OFF}")
         if not m:
             print(f"        failed: {out}")
             return
@@ -111,13 +157,20 @@ class Demo:
 
     def traffic(self):
         section("connections: what the applications saw")
-        print(f"    {DIM}(between nodes meshd relays in plaintext for now: the mTLS tunnels come in a later release){OFF}")
         a, b, c, legacy = self.web_a, self.web_b, self.web_c, self.legacy
-        self.connect(a, b, 8080, False, "IPv4, across nodes: meshd on node1 → meshd on node2 → app from 127.0.0.6")
+        self.connect(a, b, 8080, False, "IPv4, across nodes: an mTLS (HBONE) tunnel node1 → node2, app reached from 127.0.0.6")
         self.connect(a, b, 8080, True, "IPv6, across nodes: the hop to the app comes from ::1")
-        self.connect(a, c, 8080, False, "same node: through node1's meshd out and in")
+        for _ in range(2):
+            self.connect(a, None, 80, False, "the cart service VIP: one of its two endpoints, on port 8080",
+                         addr=f"{self.VIP}:80")
+        self.connect(a, c, 8080, False, "same node: an mTLS tunnel inside node1")
         self.connect(a, legacy, 8080, False, "to a pod outside the mesh: passthrough, it sees web-a's own address")
-        self.connect(legacy, b, 8080, False, "from outside the mesh: captured on the way in only")
+        self.connect(legacy, c, 8080, False, "from outside the mesh to a pod no policy protects: plaintext, allowed")
+        print(f"    {DIM}refused by the authorization (the cart pods accept only the web identity):{OFF}")
+        print(f"    web-c → web-b  (identity jobs): {self.h.client(c, b.addr(8080), '--timeout-ms', '3000')}")
+        print(f"    legacy → web-b (plaintext, no identity): {self.h.client(legacy, b.addr(8080), '--timeout-ms', '3000')}")
+        self.meshctl(self.n2, "policy", "explain", "--from", "spiffe://cluster.local/ns/shop/sa/jobs",
+                     "--to", f"{b.ip4}:8080")
         if shutil.which("curl"):
             for url in (f"http://{b.ip4}/", f"http://[{b.ip6}]/"):
                 body = self.h.run_in_pod(a, ["curl", "-sS", "-m", "5", url])
@@ -131,8 +184,12 @@ class Demo:
         self.meshctl(self.n1, "status")
         print(f"{DIM}[node1]{OFF} $ curl http://127.0.0.1:15020/metrics   (a few of them)")
         r = self.h.run_in_node(self.n1, ["curl", "-sS", "-m", "5", "http://127.0.0.1:15020/metrics"])
-        keep = re.compile(r'^(meshd_capture_mode|meshd_workloads|meshd_enrollments_total|'
-                          r'meshd_connections_opened_total\{kind="(outbound|inbound)"|'
+        r2 = self.h.run_in_node(self.n2, ["curl", "-sS", "-m", "5", "http://127.0.0.1:15020/metrics"])
+        r.stdout += "\n".join(l for l in r2.stdout.splitlines() if 'reason="denied"' in l)
+        keep = re.compile(r'^(meshd_capture_mode|meshd_workloads|'
+                          r'meshd_connections_opened_total\{kind="(outbound|inbound|hbone)"|'
+                          r'meshd_tunnel_connections_opened_total|meshd_identity_cert_expiration|'
+                          r'meshd_connections_rejected_total\{.*reason="denied"\} [1-9]|'
                           r'meshd_capture_events_total\{event="(connect_redirected|getpeername_rewritten|lookup_steered)"|'
                           r'process_open_fds)')
         print(indent("\n".join(l for l in r.stdout.splitlines() if keep.match(l)) or r.stderr))
@@ -144,7 +201,7 @@ class Demo:
                                 "--hold-ms", "1500"]), stdout=subprocess.PIPE, text=True)
         h.procs.append(held)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not h.metrics(self.n2).get("meshd_connections_active", kind="inbound"):
+        while time.monotonic() < deadline and not h.metrics(self.n2).get("meshd_connections_active", kind="hbone"):
             time.sleep(0.05)
         print("    web-a holds a connection to web-b, echoing a line every 50 ms; SIGTERM to both meshd")
         for n in (self.n1, self.n2):
@@ -165,7 +222,7 @@ class Demo:
         self.connect(self.legacy, self.batch, 8080, False, "two pods outside the mesh: not affected")
         section("meshd started again: the pins and the state file bring capture back, no re-enrollment")
         for n in (self.n1, self.n2):
-            h.start_daemon(n, mode=None, config={"node": {"name": n.label}})
+            h.start_daemon(n, mode=None, config={"node": {"name": n.label}, "identity": {"ca_dir": os.path.join(h.tmp, "ca")}})
         self.connect(a, b, 8080, False, "IPv4, across nodes")
         for n in (self.n1, self.n2):
             h.kill_daemon(n, signal.SIGTERM)
