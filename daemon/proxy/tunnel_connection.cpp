@@ -251,6 +251,10 @@ void TunnelConnection::flush_now() {
   if (closed_ || !connected_) return;
   if (!closing_ || tls_->state() != tunnel::TlsState::Failed) {
     h2_->flush();
+    // Sending produces events too: a stream whose END_STREAM went out after the peer's is
+    // Closed, a stream whose send buffer drained is Writable. Left queued they would wait for
+    // the next bytes from the peer, which may never come (a finished stream is never released).
+    dispatch_events();
     tls_->flush();
   }
   if (sending_ == 0 && !tls_->output().empty()) {
