@@ -6,74 +6,12 @@
 
 #include <atomic>
 
-#include "tests/daemon/proxy/relay_fixture.hpp"
-#include "tests/support/tls_test_pki.hpp"
+#include "tests/daemon/proxy/hbone_fixture.hpp"
 
 using namespace mesh;
 using namespace mesh::testing;
 
 namespace {
-
-constexpr std::string_view kClientId = "spiffe://cluster.local/ns/default/sa/a";
-constexpr std::string_view kServerId = "spiffe://cluster.local/ns/default/sa/b";
-
-std::string pattern(size_t n, unsigned seed) {
-  std::string out(n, '\0');
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : out) {
-    x = x * 1664525u + 1013904223u;
-    c = static_cast<char>(x >> 24);
-  }
-  return out;
-}
-
-// A worker serving an outbound listener that tunnels everything to its own 15008 listener,
-// which relays each CONNECT to `upstream`.
-struct HboneFixture {
-  explicit HboneFixture(base::SocketAddr upstream) : budget(1000) {
-    auto w = proxy::Worker::create({.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = 64}, budget);
-    REQUIRE(w);
-    worker = std::move(*w);
-    auto policy = std::make_shared<proxy::UpstreamPolicy>();
-    policy->name = "test";
-    policy->connect_timeout = 5s;
-
-    auto hl = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
-    REQUIRE(hl);
-    hbone_addr = io::local_address(hl->get()).value();
-    auto server = std::make_shared<proxy::TunnelServerSpec>();
-    server->tls = [ctx = pki.server_ctx(kServerId)] { return ctx; };
-    server->decide = [upstream](const tunnel::hbone::ConnectRequest&, const tunnel::SpiffeId&, const base::SocketAddr&) {
-      return proxy::InboundDecision{200, upstream, proxy::RejectReason::kCount};
-    };
-    worker->add_listener(proxy::ListenerSpec{1, std::move(*hl), policy, hbone_stats, nullptr, std::move(server)});
-
-    auto ol = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
-    REQUIRE(ol);
-    listen = io::local_address(ol->get()).value();
-    auto target = std::make_shared<proxy::OutboundTunnel>();
-    target->key.source = sid(kClientId);
-    target->key.destinations = {sid(kServerId)};
-    target->key.node = hbone_addr;
-    target->tls = pki.client_ctx(kClientId);
-    target->authority = upstream.to_string();
-    worker->add_listener(proxy::ListenerSpec{2, std::move(*ol), policy, out_stats,
-                                             [target](int) { return proxy::Destination::through(target); }, nullptr});
-    thread = std::thread([this] { REQUIRE(worker->run()); });
-  }
-  ~HboneFixture() {
-    worker->stop();
-    thread.join();
-  }
-
-  TestPki pki;
-  proxy::ConnectionBudget budget;
-  std::shared_ptr<proxy::RelayStats> out_stats = std::make_shared<proxy::RelayStats>();
-  std::shared_ptr<proxy::RelayStats> hbone_stats = std::make_shared<proxy::RelayStats>();
-  std::unique_ptr<proxy::Worker> worker;
-  base::SocketAddr listen, hbone_addr;
-  std::thread thread;
-};
 
 size_t rejected(const proxy::RelayStats& s, proxy::RejectReason r) {
   return s.rejected[static_cast<size_t>(r)].value();
