@@ -3,6 +3,7 @@
 //   l4_loadgen serve --listen 127.0.0.1:0 [--size 1024] [--threads 1]
 //   l4_loadgen load --target 127.0.0.1:PORT --connections 100 --rate 20000 --duration 5
 //   l4_loadgen hold --target 127.0.0.1:PORT --steps 4500,9000
+//   l4_loadgen churn --target 127.0.0.1:PORT --concurrency 8 --duration 3
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -34,11 +35,12 @@ void install_stop_handlers() {
 int main(int argc, char** argv) {
   using namespace mesh::bench;
   const char* usage =
-      "usage: l4_loadgen serve|load|hold [--name value]...\n"
+      "usage: l4_loadgen serve|load|hold|churn [--name value]...\n"
       "  serve --listen ADDR --size N --response-size N --threads N --max-seconds S\n"
       "  load  --target ADDR --connections N --rate R --duration S --warmup S --size N\n"
       "        --response-size N --drain S --connect-timeout S\n"
-      "  hold  --target ADDR --connections N --steps A,B,... --size N --timeout S --max-seconds S\n";
+      "  hold  --target ADDR --connections N --steps A,B,... --size N --timeout S --max-seconds S\n"
+      "  churn --target ADDR --concurrency N --duration S --size N --response-size N --timeout S\n";
   if (argc < 2) {
     std::fputs(usage, stderr);
     return 2;
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(argv[1], "serve") == 0) return run_serve(opts);
   if (std::strcmp(argv[1], "load") == 0) return run_load(opts);
   if (std::strcmp(argv[1], "hold") == 0) return run_hold(opts);
+  if (std::strcmp(argv[1], "churn") == 0) return run_churn(opts);
   std::fputs(usage, stderr);
   return 2;
 }

@@ -76,8 +76,11 @@ base::Status CredentialManager::renew(Entry& e) {
                                              clock_.wall());
   if (!creds) return fail(creds.error());
   if (auto st = install(e, *creds); !st) return st;
-  // Renew at half-life (Istio's default grace ratio).
-  e.info.renew_at = e.info.not_before + (e.info.not_after - e.info.not_before) / 2;
+  // Renew at half-life (Istio's default grace ratio), counted from now: notBefore is
+  // backdated five minutes for clock skew, and counting from it would renew a 10-minute
+  // leaf after 2.5 minutes and a leaf of 5 minutes or less at once, again and again.
+  base::WallTime from = std::max(e.info.not_before, clock_.wall());
+  e.info.renew_at = from + (e.info.not_after - from) / 2;
   e.due = mono_at(e.info.renew_at);
   return base::ok();
 }

@@ -22,6 +22,9 @@ std::string new_traceparent() {
   return fmt::format("00-{:016x}{:016x}-{:016x}-00", rng(), rng(), rng() | 1);
 }
 
+// How long a refused stream may take to get its answer out before it is reset.
+constexpr base::Duration kLinger = std::chrono::seconds(5);
+
 RejectReason reject_for_status(uint32_t status) {
   if (status == 401 || status == 403) return RejectReason::Denied;
   if (status == 503) return RejectReason::PeerUnavailable;
@@ -113,6 +116,8 @@ void StreamRelay::dial(const base::SocketAddr& upstream) {
     base::log::warn("failed to create a socket to {} for '{}': {}", upstream.to_string(), policy_->name,
                     sock.error().message());
     (void)conn_->server().respond(stream_, 503);
+    conn_->pump();
+    linger_ = true;
     return reject(RejectReason::UpstreamError);
   }
   fd_ = std::move(*sock);
@@ -131,6 +136,7 @@ void StreamRelay::on_dial(int res, uint32_t) {
   if (res < 0) {
     (void)conn_->server().respond(stream_, 503);
     conn_->pump();
+    linger_ = true;  // nghttp2 ends the stream once the 503 is out
     return reject(reject_for_connect_error(-res));
   }
   (void)conn_->server().respond(stream_, 200);
@@ -161,7 +167,10 @@ void StreamRelay::on_timer(io::Timer&) {
       return;
     }
     case State::Closing:
-      return;
+      // A lingering answer did not get out in time (the tunnel is stuck): give up on it.
+      linger_ = false;
+      if (conn_ != nullptr) conn_->h2().reset(stream_, 8 /* CANCEL */);
+      return maybe_finish();
   }
 }
 
@@ -180,12 +189,15 @@ void StreamRelay::on_stream_event(const hbone::Event& ev) {
       paused_ = false;
       return arm_recv();
     case hbone::EventKind::Closed:
+      stream_closed_ = true;
+      if (state_ == State::Closing) return maybe_finish();  // a lingering answer is out
       if (state_ == State::Opening || state_ == State::Dialing) return reject(RejectReason::TunnelFailed);
       if (ev.code != 0) {
         // The remote side reset its end: reset ours. Outbound, that remote side is the upstream.
         return close(outbound_ ? CloseReason::UpstreamReset : CloseReason::DownstreamReset, true);
       }
-      return drain_stream();
+      drain_stream();
+      return check_done();
     default:
       return;
   }
@@ -193,6 +205,9 @@ void StreamRelay::on_stream_event(const hbone::Event& ev) {
 
 void StreamRelay::on_connection_lost() {
   // The tunnel is going away: no more stream calls. Detach once our ops have drained.
+  stream_closed_ = true;
+  linger_ = false;
+  if (state_ == State::Closing) return maybe_finish();
   if (state_ == State::Opening || state_ == State::Dialing || state_ == State::WaitTunnel) {
     return reject(RejectReason::TunnelFailed);
   }
@@ -298,7 +313,9 @@ void StreamRelay::on_recv(int res, uint32_t flags) {
 // --- ending ----------------------------------------------------------------------------
 
 void StreamRelay::check_done() {
-  if (sock_eof_ && sock_shut_) close(CloseReason::Normal, false);
+  // Both directions of the socket are finished; the stream is finished once nghttp2 has sent
+  // our END_STREAM after every queued byte (its Closed event), not before.
+  if (sock_eof_ && sock_shut_ && stream_closed_) close(CloseReason::Normal, false);
 }
 
 void StreamRelay::reject(RejectReason reason) {
@@ -314,7 +331,14 @@ void StreamRelay::close(CloseReason reason, bool reset) {
   begin_close(reset);
 }
 
-void StreamRelay::abort(CloseReason reason) { close(reason, true); }
+void StreamRelay::abort(CloseReason reason) {
+  if (state_ == State::Closing && linger_) {  // drain deadline, unenroll: stop waiting for the answer
+    linger_ = false;
+    if (conn_ != nullptr) conn_->h2().reset(stream_, 8 /* CANCEL */);
+    return maybe_finish();
+  }
+  close(reason, true);
+}
 
 void StreamRelay::begin_close(bool reset) {
   if (state_ == State::WaitTunnel && pool_ != nullptr) pool_->cancel(*this);
@@ -324,11 +348,14 @@ void StreamRelay::begin_close(bool reset) {
   if (reset && conn_ != nullptr) conn_->h2().reset(stream_, 8 /* CANCEL */);
   if (reset && fd_) io::set_reset_on_close(fd_.get());
   if (inflight_ > 0 && fd_) ctx_.loop.cancel_fd(fd_.get());
+  if (reset) linger_ = false;
+  if (linger_ && !stream_closed_) ctx_.loop.schedule_after(timer_, kLinger);
   maybe_finish();
 }
 
 void StreamRelay::maybe_finish() {
   if (state_ != State::Closing || inflight_ > 0 || finished_) return;
+  if (linger_ && !stream_closed_) return;  // the Closed event (or the linger timer) comes back here
   finished_ = true;
   if (conn_ != nullptr) {
     if (pool_ != nullptr) pool_->release_stream(*conn_);

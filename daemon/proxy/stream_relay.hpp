@@ -14,7 +14,9 @@
 // buffers more than its limit (resumed on Writable). Stream -> socket: the stream's received
 // bytes are sent in place (peek, send, consume), which is what opens the HTTP/2 window again,
 // so a slow application back-pressures the remote sender. EOF <-> END_STREAM, reset <->
-// RST_STREAM. Lifetime as Relay's: frees itself once nothing is in flight and it has detached
+// RST_STREAM. A normal end waits for the stream's Closed event (our END_STREAM and every byte
+// before it are out): releasing a stream that is still open resets it and drops what it had
+// queued. A refused inbound stream likewise lets its 503 out before it is released. Lifetime as Relay's: frees itself once nothing is in flight and it has detached
 // from its tunnel. Runs on one worker thread.
 #include <memory>
 
@@ -104,6 +106,8 @@ class StreamRelay final : public Flow, public StreamHandler, private TunnelPool:
   bool paused_ = false;     // the stream's send buffer is full
   bool sock_eof_ = false;   // the socket reached EOF (we sent END_STREAM)
   bool sock_shut_ = false;  // the peer ended the stream and we shut the socket's write side
+  bool stream_closed_ = false;  // nghttp2 closed the stream (both ends sent, or a reset)
+  bool linger_ = false;         // closing: let a queued answer out before releasing the stream
   bool finished_ = false;
   bool rejected_ = false;
   RejectReason reject_reason_ = RejectReason::TunnelFailed;

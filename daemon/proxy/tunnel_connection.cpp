@@ -171,8 +171,7 @@ void TunnelConnection::feed(std::span<const uint8_t> in) {
     in = in.subspan(p.consumed);
     if (p.produced > 0) {
       if (auto st = h2_->receive(scratch.first(p.produced)); !st) {
-        stats_.h2_failures[static_cast<size_t>(h2_->failure())].inc();
-        base::log::debug("HBONE connection failed: {}", st.error().message());
+        count_h2_failure();
         closing_ = true;  // flush the GOAWAY, then close
         break;
       }
@@ -180,6 +179,7 @@ void TunnelConnection::feed(std::span<const uint8_t> in) {
     if (tls_->state() == tunnel::TlsState::Failed) return fail_tls();
     if (p.consumed == 0 && p.produced == 0) break;
   }
+  count_h2_failure();  // e.g. the peer's GOAWAY with an error code
   if (!handshake_done_ && tls_->established()) established();
   if (tls_->state() == tunnel::TlsState::PeerClosed) closing_ = true;
   dispatch_events();
@@ -218,6 +218,14 @@ void TunnelConnection::dispatch_events() {
   }
 }
 
+void TunnelConnection::count_h2_failure() {
+  hbone::ConnectionFailure f = h2_->failure();
+  if (h2_failure_counted_ || f == hbone::ConnectionFailure::None) return;
+  h2_failure_counted_ = true;
+  stats_.h2_failures[static_cast<size_t>(f)].inc();
+  base::log::debug("HBONE connection failed: {} ({})", hbone::to_string(f), h2_->failure_detail());
+}
+
 void TunnelConnection::fail_tls() {
   stats_.tls_failures[static_cast<size_t>(tls_->failure())].inc();
   base::log::debug("HBONE TLS {} failed: {} ({})", role_ == Role::Client ? "client" : "server",
@@ -252,6 +260,13 @@ void TunnelConnection::flush_now() {
   if (closed_ || !connected_) return;
   if (!closing_ || tls_->state() != tunnel::TlsState::Failed) {
     h2_->flush();
+    // nghttp2 answers many invalid frames itself and reports the connection error only when
+    // its GOAWAY goes out, here.
+    count_h2_failure();
+    // Sending produces events too: a stream whose END_STREAM went out after the peer's is
+    // Closed, a stream whose send buffer drained is Writable. Left queued they would wait for
+    // the next bytes from the peer, which may never come (a finished stream is never released).
+    dispatch_events();
     tls_->flush();
   }
   if (sending_ == 0 && !tls_->output().empty()) {

@@ -125,6 +125,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   void flush_now();
   void arm_recv();
   void fail_tls();
+  void count_h2_failure();  // once per connection, whenever the HTTP/2 layer reports one
   void maybe_finish();
   void op_done();
 
@@ -171,6 +172,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   bool closing_ = false;   // no more reads: close once the output is flushed
   bool closed_ = false;    // handlers told, I/O cancelled; freed when nothing is in flight
   bool finished_ = false;
+  bool h2_failure_counted_ = false;
 };
 
 }  // namespace mesh::proxy

@@ -138,3 +138,22 @@ TEST_CASE("an oversized file is refused before parsing") {
   REQUIRE_FALSE(s);
   CHECK(errors_of(s).find("larger than") != std::string::npos);
 }
+
+TEST_CASE("the [identity] table is read; a leaf validity below 10s is refused") {
+  auto s = config::parse_settings(R"(
+[identity]
+ca_dir = "/etc/meshd/ca"
+cert_dirs = ["/etc/meshd/certs/a", "/etc/meshd/certs/b"]
+cert_root = "/var/run/secrets/meshd"
+leaf_validity = "10s"
+)", "meshd.toml");
+  REQUIRE(s);
+  CHECK(s->identity.ca_dir == "/etc/meshd/ca");
+  CHECK(s->identity.cert_dirs == std::vector<std::string>{"/etc/meshd/certs/a", "/etc/meshd/certs/b"});
+  CHECK(s->identity.cert_root == "/var/run/secrets/meshd");
+  CHECK(s->identity.leaf_validity == 10s);
+  CHECK(config::parse_settings("", "meshd.toml")->identity.leaf_validity == 24h);
+  auto bad = config::parse_settings("[identity]\nleaf_validity = \"9s\"\n", "meshd.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(errors_of(bad) == "meshd.toml:2:1: 'leaf_validity' must be at least 10s\n");
+}

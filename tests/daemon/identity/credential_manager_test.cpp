@@ -62,10 +62,10 @@ TEST_CASE("the built-in CA issues a leaf per identity and renews it at half-life
   CHECK(st.source == identity::CredentialSource::BuiltinCa);
   CHECK(st.generation == 1);
   CHECK(st.not_after - st.not_before == std::chrono::duration_cast<base::WallTime::duration>(24h + 5min));
-  CHECK(st.renew_at == st.not_before + (st.not_after - st.not_before) / 2);
+  // Half of the validity counted from issuance, not from the backdated notBefore.
+  CHECK(st.renew_at == pki.clock.wall() + std::chrono::duration_cast<base::WallTime::duration>(12h));
   base::Duration until = m.next_due() - pki.clock.now();
-  CHECK(until > 11h);
-  CHECK(until < 12h);
+  CHECK(until == 12h);
   pki.clock.advance(until - 1s);
   CHECK(m.refresh().rotated == 0);
   pki.clock.advance(1s);
@@ -232,4 +232,22 @@ TEST_CASE("new handshakes use the rotated certificate while an established tunne
   auto fresh = handshake(*m.contexts(sid(kId)), *m.contexts(sid("spiffe://cluster.local/ns/db/sa/server")),
                          "spiffe://cluster.local/ns/db/sa/server");
   CHECK(fresh > first_leaf_expiry);
+}
+
+TEST_CASE("a leaf shorter than the notBefore backdate is renewed at its half-life, not at once") {
+  // notBefore lies five minutes in the past: counting half-life from it renewed a 10 s leaf
+  // at once, and again at every refresh (a busy loop on the control thread).
+  TestPki pki;
+  CredentialManager m(pki.clock, identity::CredentialOptions{.leaf_validity = 10s});
+  m.set_ca(pki.ca);
+  REQUIRE(m.add_issued(sid(kId)).has_value());
+  CHECK(m.next_due() - pki.clock.now() == 5s);
+  CHECK(m.refresh().rotated == 0);
+  for (uint64_t generation = 2; generation <= 4; ++generation) {
+    pki.clock.advance(5s);
+    CHECK(m.refresh().rotated == 1);
+    CHECK(m.refresh().rotated == 0);
+    CHECK(only(m).generation == generation);
+    CHECK(m.next_due() - pki.clock.now() == 5s);
+  }
 }
