@@ -160,8 +160,11 @@ class Traffic:
                    "redirected n2": t.delta(before, t.n2, ev, event="connect_redirected"),
                    "steered n1": t.delta(before, t.n1, ev, event="lookup_steered"),
                    "steered n2": t.delta(before, t.n2, ev, event="lookup_steered")}
-            self.c.check(got == {"redirected n1": 4, "redirected n2": 0, "steered n1": 2, "steered n2": 2},
-                         "the kernel redirected each app connect once and steered each inbound SYN once", got)
+            # A SYN retransmitted on a loaded machine is looked up (and steered) again, so the
+            # steering counts may exceed the connections by a retransmission or two.
+            self.c.check(got["redirected n1"] == 4 and got["redirected n2"] == 0 and
+                         2 <= got["steered n1"] <= 4 and 2 <= got["steered n2"] <= 4,
+                         "the kernel redirected each app connect once and steered each inbound SYN (and only those)", got)
             skipped = t.delta(before, t.n1, ev, event="connect_skip_mark")
             self.c.check(skipped >= 4, "meshd's own (marked) upstream connects are not captured, and counted", skipped)
 
