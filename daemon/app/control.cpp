@@ -1,13 +1,13 @@
 // The control loop's own jobs: signals (SIGTERM/SIGINT drain, SIGHUP reload), the drain
 // sequence and its deadline, configuration reload, sd_notify and the systemd watchdog.
 #include <sys/signalfd.h>
-#include <systemd/sd-daemon.h>
 
 #include <cerrno>
 
 #include <fmt/format.h>
 
 #include "daemon/app/state.hpp"
+#include "daemon/app/systemd_notify.hpp"
 #include "daemon/base/log.hpp"
 #include "daemon/base/strings.hpp"
 #include "daemon/base/version.hpp"
@@ -91,7 +91,8 @@ class SignalReader final : public io::Op {
 
 class Watchdog final : private io::Timer::Handler {
  public:
-  Watchdog(App::State& s, base::Duration interval) : s_(s), interval_(interval) {}
+  Watchdog(App::State& s, const SystemdNotifier& systemd, base::Duration interval)
+      : s_(s), systemd_(systemd), interval_(interval) {}
   void start() { s_.control->schedule_after(timer_, interval_ / 2); }
 
  private:
@@ -104,10 +105,11 @@ class Watchdog final : private io::Timer::Handler {
         return s_.control->schedule_after(timer_, interval_ / 2);
       }
     }
-    sd_notify(0, "WATCHDOG=1");
+    systemd_.notify("WATCHDOG=1");
     s_.control->schedule_after(timer_, interval_ / 2);
   }
   App::State& s_;
+  const SystemdNotifier& systemd_;
   base::Duration interval_;
   io::Timer timer_{this};
 };
@@ -142,6 +144,7 @@ std::vector<std::string> restart_only_changes(const config::Settings& running, c
 }  // namespace
 
 struct ControlParts {
+  SystemdNotifier systemd;
   std::unique_ptr<Drainer> drainer;
   std::unique_ptr<SignalReader> signals;
   std::unique_ptr<Watchdog> watchdog;
@@ -157,15 +160,14 @@ void start_control(App::State& s) {
   if (auto st = parts.signals->start(); !st) {
     base::log::error("failed to watch signals: {}", st.error().message());
   }
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-    parts.watchdog = std::make_unique<Watchdog>(s, std::chrono::microseconds(usec));
+  if (auto interval = parts.systemd.watchdog_interval(); interval > base::Duration::zero()) {
+    parts.watchdog = std::make_unique<Watchdog>(s, parts.systemd, interval);
     parts.watchdog->start();
   }
   s.ready = true;
   base::log::info("meshd {} ready: {} worker(s), {} listener(s), admin socket {}", base::kVersion, s.workers.size(),
                   s.listeners.size(), s.settings.admin.socket_path);
-  sd_notifyf(0, "READY=1\nSTATUS=serving with %zu worker(s)", s.workers.size());
+  parts.systemd.notify(fmt::format("READY=1\nSTATUS=serving with {} worker(s)", s.workers.size()));
 }
 
 void begin_drain(App::State& s) {
@@ -174,7 +176,7 @@ void begin_drain(App::State& s) {
   s.ready = false;
   base::log::info("draining: no new connections; {} open, deadline {}", active_connections(s),
                   base::format_duration(s.settings.runtime.drain_timeout));
-  sd_notify(0, "STOPPING=1\nSTATUS=draining");
+  s.control_parts->systemd.notify("STOPPING=1\nSTATUS=draining");
   for (auto& w : s.workers) w->stop_accepting();
   s.control_parts->drainer->begin();
 }
@@ -207,7 +209,7 @@ ReloadRecord reload_settings(App::State& s) {
   }
   (rec.result == "ok" ? s.reloads_ok : s.reloads_failed)++;
   s.last_reload = rec;
-  sd_notifyf(0, "STATUS=serving; last reload %s", rec.result.c_str());
+  if (s.control_parts) s.control_parts->systemd.notify(fmt::format("STATUS=serving; last reload {}", rec.result));
   return rec;
 }
 

@@ -1,6 +1,7 @@
 """The admin socket, metrics and readiness ports under good and bad input, and the start-up
 refusal when io_uring is unavailable."""
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -108,6 +109,41 @@ def _status_ok(d):
         return False
 
 
+def test_systemd_hears_ready_watchdog_status_and_stopping():
+    """With NOTIFY_SOCKET (and WATCHDOG_USEC) set as systemd sets them for Type=notify, meshd
+    loads libsystemd and sends READY=1, watchdog pings, the reload result and STOPPING=1;
+    without them it never maps libsystemd."""
+    d = Meshd()
+    path = os.path.join(d.dir, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    d.env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+    got = []
+
+    def receive_until(word):
+        while not any(word in m for m in got):
+            got.append(sock.recv(4096).decode())
+
+    try:
+        with d:
+            receive_until("READY=1")
+            assert "STATUS=serving with 2 worker(s)" in got[-1], got
+            receive_until("WATCHDOG=1")
+            maps = open(f"/proc/{d.proc.pid}/maps").read()
+            assert "libsystemd" in maps
+            d.signal(signal.SIGHUP)
+            receive_until("last reload ok")
+            d.signal(signal.SIGTERM)
+            receive_until("STOPPING=1")
+            assert d.proc.wait(15) == 0
+    finally:
+        sock.close()
+    with Meshd() as plain:
+        maps = open(f"/proc/{plain.proc.pid}/maps").read()
+        assert "libsystemd" not in maps and "libgcrypt" not in maps, "libsystemd mapped without NOTIFY_SOCKET"
+
+
 def test_meshd_refuses_to_start_without_io_uring():
     deny = os.environ.get("DENY_IO_URING", "build/tests/support/deny_io_uring")
     for err, words in ((38, "no io_uring"), (1, "disabled")):
@@ -120,4 +156,5 @@ def test_meshd_refuses_to_start_without_io_uring():
 if __name__ == "__main__":
     run_tests([test_admin_socket_has_mode_0660, test_garbage_gets_400_and_every_server_keeps_serving,
                test_unknown_endpoint_and_wrong_method, test_a_silent_client_is_timed_out_and_others_are_served,
-               test_many_idle_admin_connections_are_bounded, test_meshd_refuses_to_start_without_io_uring])
+               test_many_idle_admin_connections_are_bounded, test_systemd_hears_ready_watchdog_status_and_stopping,
+               test_meshd_refuses_to_start_without_io_uring])
