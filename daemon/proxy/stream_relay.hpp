@@ -16,8 +16,9 @@
 // so a slow application back-pressures the remote sender. EOF <-> END_STREAM, reset <->
 // RST_STREAM. A normal end waits for the stream's Closed event (our END_STREAM and every byte
 // before it are out): releasing a stream that is still open resets it and drops what it had
-// queued. A refused inbound stream likewise lets its 503 out before it is released. Lifetime as Relay's: frees itself once nothing is in flight and it has detached
-// from its tunnel. Runs on one worker thread.
+// queued. A refused inbound stream likewise lets its 503 out before it is released.
+// Lifetime as Relay's: frees itself once nothing is in flight and it has detached from its
+// tunnel. Runs on one worker thread.
 #include <memory>
 
 #include "daemon/base/fd.hpp"
