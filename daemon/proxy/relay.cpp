@@ -9,6 +9,24 @@
 
 namespace mesh::proxy {
 
+base::Result<base::Fd> upstream_socket(const UpstreamPolicy& policy, const base::SocketAddr& upstream) {
+  io::DialOptions dial;
+  dial.netns_fd = policy.netns ? policy.netns->get() : -1;
+  dial.mark = policy.mark;
+  const auto& source = upstream.ip().is_v4() ? policy.source_v4 : policy.source_v6;
+  if (source) dial.bind_source = &*source;
+  return io::tcp_socket(upstream, dial);
+}
+
+RejectReason reject_for_connect_error(int err) {
+  switch (err) {
+    case ECONNREFUSED: return RejectReason::UpstreamRefused;
+    case ENETUNREACH: case EHOSTUNREACH: case EADDRNOTAVAIL: return RejectReason::UpstreamUnreachable;
+    case ECANCELED: case ETIMEDOUT: return RejectReason::UpstreamTimeout;
+    default: return RejectReason::UpstreamError;
+  }
+}
+
 void Relay::start(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, std::shared_ptr<RelayStats> stats,
                   base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs) {
   auto* relay = new Relay(ctx, std::move(policy), std::move(stats), std::move(downstream));
@@ -27,12 +45,7 @@ Relay::Relay(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy, s
 Relay::~Relay() { ctx_.flows.remove(*this); }
 
 void Relay::connect(const base::SocketAddr& upstream) {
-  io::DialOptions dial;
-  dial.netns_fd = policy_->netns ? policy_->netns->get() : -1;
-  dial.mark = policy_->mark;
-  const auto& source = upstream.ip().is_v4() ? policy_->source_v4 : policy_->source_v6;
-  if (source) dial.bind_source = &*source;
-  auto sock = io::tcp_socket(upstream, dial);
+  auto sock = upstream_socket(*policy_, upstream);
   if (!sock) {
     base::log::warn("failed to create upstream socket for '{}' to {}: {}", policy_->name, upstream.to_string(),
                     sock.error().message());
@@ -52,14 +65,7 @@ void Relay::connect(const base::SocketAddr& upstream) {
 void Relay::on_connect(int res, uint32_t) {
   --inflight_;
   if (state_ == State::Closing) return maybe_finish();
-  if (res < 0) {
-    switch (-res) {
-      case ECONNREFUSED: return reject(RejectReason::UpstreamRefused);
-      case ENETUNREACH: case EHOSTUNREACH: case EADDRNOTAVAIL: return reject(RejectReason::UpstreamUnreachable);
-      case ECANCELED: case ETIMEDOUT: return reject(RejectReason::UpstreamTimeout);
-      default: return reject(RejectReason::UpstreamError);
-    }
-  }
+  if (res < 0) return reject(reject_for_connect_error(-res));
   state_ = State::Relaying;
   stats_.opened.inc();
   last_activity_ = ctx_.loop.now();

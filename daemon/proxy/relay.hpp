@@ -20,6 +20,7 @@
 #include <string>
 
 #include "daemon/base/fd.hpp"
+#include "daemon/base/result.hpp"
 #include "daemon/base/intrusive_list.hpp"
 #include "daemon/base/socket_addr.hpp"
 #include "daemon/io/op.hpp"
@@ -39,6 +40,12 @@ struct UpstreamPolicy {
   std::optional<base::IpAddr> source_v4;  // bind the upstream socket to this source (IPv4)
   std::optional<base::IpAddr> source_v6;  // ... and this one for IPv6 destinations
 };
+
+// A non-blocking TCP socket for a connection to `upstream` dialled as `policy` says: inside
+// its netns, with its mark, bound to its source address for that family.
+base::Result<base::Fd> upstream_socket(const UpstreamPolicy& policy, const base::SocketAddr& upstream);
+// What a failed connect to an upstream (its errno) is counted as.
+RejectReason reject_for_connect_error(int err);
 
 class Relay final : public Flow, private io::Timer::Handler {
  public:

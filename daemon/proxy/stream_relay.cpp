@@ -31,15 +31,6 @@ RejectReason reject_for_status(uint32_t status) {
   return RejectReason::TunnelFailed;
 }
 
-RejectReason reject_for_connect_error(int err) {
-  switch (err) {
-    case ECONNREFUSED: return RejectReason::UpstreamRefused;
-    case ENETUNREACH: case EHOSTUNREACH: case EADDRNOTAVAIL: return RejectReason::UpstreamUnreachable;
-    case ECANCELED: case ETIMEDOUT: return RejectReason::UpstreamTimeout;
-    default: return RejectReason::UpstreamError;
-  }
-}
-
 }  // namespace
 
 StreamRelay::StreamRelay(WorkerContext& ctx, std::shared_ptr<const UpstreamPolicy> policy,
@@ -106,12 +97,7 @@ void StreamRelay::on_tunnel(TunnelConnection* conn) {
 }
 
 void StreamRelay::dial(const base::SocketAddr& upstream) {
-  io::DialOptions dial;
-  dial.netns_fd = policy_->netns ? policy_->netns->get() : -1;
-  dial.mark = policy_->mark;
-  const auto& source = upstream.ip().is_v4() ? policy_->source_v4 : policy_->source_v6;
-  if (source) dial.bind_source = &*source;
-  auto sock = io::tcp_socket(upstream, dial);
+  auto sock = upstream_socket(*policy_, upstream);
   if (!sock) {
     base::log::warn("failed to create a socket to {} for '{}': {}", upstream.to_string(), policy_->name,
                     sock.error().message());
