@@ -8,9 +8,13 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from unix_http import UnixHTTPConnection  # noqa: E402
 
 MESHD = os.environ.get("MESHD", "build/daemon/app/meshd")
 MESHCTL = os.environ.get("MESHCTL", "build/daemon/meshctl/meshctl")
@@ -31,15 +35,6 @@ def wait_for(pred, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("meshd", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
 
 
 class Meshd:

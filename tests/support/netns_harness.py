@@ -30,7 +30,6 @@ Teardown runs even when a scenario fails (context manager + atexit), kills only 
 harness started (and those in its own cgroups), and removes cgroups and pins.
 """
 import atexit
-import http.client
 import json
 import os
 import re
@@ -43,6 +42,7 @@ import tempfile
 import time
 
 import meshd_toml  # tests/support, next to this file
+from unix_http import UnixHTTPConnection
 
 SKIP = 77
 PRIVATE_ENV = "MESH_HARNESS_PRIVATE"
@@ -344,7 +344,7 @@ class Harness:
         return json.loads(self.meshctl(node, "workloads", "-o", "json", check=True).stdout)
 
     def _admin_get(self, node, path):
-        conn = _UnixHTTPConnection(node.control)
+        conn = UnixHTTPConnection(node.control)
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
@@ -451,15 +451,6 @@ class Harness:
         sh("rm", "-rf", self.tmp, check=False)
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("meshd", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
 
 
 class Metrics:
