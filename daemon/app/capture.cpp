@@ -95,35 +95,37 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     if (!ns) return base::fail(std::move(ns.error()).wrap(fmt::format("serve workload '{}'", spec.name)));
     netns = std::make_shared<base::Fd>(std::move(*ns));
   }
-  auto out_addr = io::local_address(e.listeners.outbound.get());
   const CapturePorts ports = capture_ports(s.settings.capture);
   const LocalWorkload local{w.identity, spec.ips};
+  // One of the workload's listeners, shown as "<address> in <where>".
+  auto plan = [&](const char* kind, base::Fd fd, const char* upstream, bool inbound) {
+    auto addr = io::local_address(fd.get());
+    ListenerPlan p;
+    p.kind = kind;
+    p.name = label;
+    p.listen = fmt::format("{} in {}", addr ? addr->to_string() : "?", w.where);
+    p.upstream = upstream;
+    p.fds.push_back(std::move(fd));
+    p.make_policy = [&s, label, netns, inbound] { return workload_policy(s, label, netns, inbound); };
+    return p;
+  };
+  auto install = [&](ListenerPlan p) -> base::Status {
+    auto id = install_listener(s, std::move(p));
+    if (!id) return base::fail(id.error());
+    w.listener_ids.push_back(*id);
+    return base::ok();
+  };
 
-  ListenerPlan out;
-  out.kind = "outbound";
-  out.name = label;
-  out.listen = fmt::format("{} in {}", out_addr ? out_addr->to_string() : "?", w.where);
-  out.upstream = "original destination";
-  out.fds.push_back(std::move(e.listeners.outbound));
-  out.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, false); };
+  ListenerPlan out = plan("outbound", std::move(e.listeners.outbound), "original destination", false);
   out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, ports, local](int fd) {
     auto dst = resolver.outbound(cookie, fd);
     if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
     return decide_outbound(current_view(), local, *dst, ports, thread_random());
   };
-  auto out_id = install_listener(s, std::move(out));
-  if (!out_id) return base::fail(out_id.error());
-  w.listener_ids.push_back(*out_id);
+  if (auto st = install(std::move(out)); !st) return st;
 
   if (e.listeners.inbound) {
-    auto in_addr = io::local_address(e.listeners.inbound.get());
-    ListenerPlan in;
-    in.kind = "inbound";
-    in.name = label;
-    in.listen = fmt::format("{} in {}", in_addr ? in_addr->to_string() : "?", w.where);
-    in.upstream = "original destination, from 127.0.0.6";
-    in.fds.push_back(std::move(e.listeners.inbound));
-    in.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, true); };
+    ListenerPlan in = plan("inbound", std::move(e.listeners.inbound), "original destination, from 127.0.0.6", true);
     in.destination = [resolver = cs.resolver, ports, local](int fd) {
       auto dst = resolver.inbound(fd);
       if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
@@ -131,19 +133,10 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
       if (!client) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
       return decide_inbound_plaintext(current_view(), local, *client, *dst, ports);
     };
-    auto in_id = install_listener(s, std::move(in));
-    if (!in_id) return base::fail(in_id.error());
-    w.listener_ids.push_back(*in_id);
+    if (auto st = install(std::move(in)); !st) return st;
   }
   if (e.listeners.tunnel) {
-    auto t_addr = io::local_address(e.listeners.tunnel.get());
-    ListenerPlan tun;
-    tun.kind = "hbone";
-    tun.name = label;
-    tun.listen = fmt::format("{} in {}", t_addr ? t_addr->to_string() : "?", w.where);
-    tun.upstream = "CONNECT authority, from 127.0.0.6";
-    tun.fds.push_back(std::move(e.listeners.tunnel));
-    tun.make_policy = [&s, label, netns] { return workload_policy(s, label, netns, true); };
+    ListenerPlan tun = plan("hbone", std::move(e.listeners.tunnel), "CONNECT authority, from 127.0.0.6", true);
     tun.destination = [](int) { return proxy::Destination::refuse(proxy::RejectReason::NoDestination); };
     auto server = std::make_shared<proxy::TunnelServerSpec>();
     server->tls = [id = w.identity]() -> std::shared_ptr<const tunnel::TlsContext> {
@@ -155,9 +148,7 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
       return decide_inbound_tunnel(current_view(), local, req, peer, remote, at, ports);
     };
     tun.tunnel_server = std::move(server);
-    auto tun_id = install_listener(s, std::move(tun));
-    if (!tun_id) return base::fail(tun_id.error());
-    w.listener_ids.push_back(*tun_id);
+    if (auto st = install(std::move(tun)); !st) return st;
   }
   cs.workloads[spec.name] = std::move(w);
   return base::ok();
