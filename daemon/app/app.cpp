@@ -139,9 +139,14 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
   s->control = std::move(*control);
   s->fd_backed_connections = fd_backed_connections(s->settings, worker_count(rt));
   s->budget = std::make_unique<proxy::ConnectionBudget>(effective_connection_limit(*s, rt.max_connections));
+  State* state = s.get();
+  s->local_tunnels = std::make_unique<proxy::LocalTunnels>(
+      worker_count(rt), [state](unsigned to, uint64_t listener, base::Fd accepted) {
+        state->workers[to]->adopt_tunnel(listener, std::move(accepted));
+      });
   for (unsigned i = 0; i < worker_count(rt); ++i) {
     auto w = proxy::Worker::create({.index = i, .ring_entries = rt.ring_entries, .buffer_size = rt.buffer_size,
-                                    .buffer_count = rt.buffers_per_worker},
+                                    .buffer_count = rt.buffers_per_worker, .local_tunnels = s->local_tunnels.get()},
                                    *s->budget);
     if (!w) return base::fail(std::move(w.error()).wrap(fmt::format("start worker {}", i)));
     s->workers.push_back(std::move(*w));

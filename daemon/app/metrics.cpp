@@ -107,6 +107,10 @@ void loops(const App::State& s, Exposition& e) {
        [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().buffers_in_use.value()); }},
       {"meshd_buffer_waits_total", "Receives that found the buffer ring empty and waited.", MetricType::Counter,
        [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().buffer_waits.value()); }},
+      {"meshd_worker_tunnels_dialled", "HBONE connections open that this worker dialled.", MetricType::Gauge,
+       [](const proxy::Worker& w) { return static_cast<double>(w.tunnel_stats().active[0].value()); }},
+      {"meshd_worker_tunnels_accepted", "HBONE connections open that this worker serves on 15008.", MetricType::Gauge,
+       [](const proxy::Worker& w) { return static_cast<double>(w.tunnel_stats().active[1].value()); }},
       {"meshd_stalled_sends_total", "Sends the destination could not take at once (backpressure).", MetricType::Counter,
        [](const proxy::Worker& w) { return static_cast<double>(w.worker_stats().stalled_sends.value()); }},
   };
@@ -129,6 +133,10 @@ void tunnels(const App::State& s, Exposition& e) {
   for (size_t r = 0; r < 2; ++r) e.sample({{"role", kRoles[r]}}, sum([r](const auto& t) { return t.opened[r].value(); }));
   e.family("meshd_tunnel_connections_active", "HBONE connections open.", MetricType::Gauge);
   for (size_t r = 0; r < 2; ++r) e.sample({{"role", kRoles[r]}}, sum([r](const auto& t) { return t.active[r].value(); }));
+  e.family("meshd_tunnel_handoffs_total",
+           "Node-local HBONE connections accepted by the worker that dialled them and moved to another worker.",
+           MetricType::Counter);
+  e.sample({}, sum([](const auto& t) { return t.handoffs.value(); }));
   e.family("meshd_tunnel_dial_failures_total", "Connections to a peer's 15008 that could not be made.", MetricType::Counter);
   e.sample({}, sum([](const auto& t) { return t.dial_failures.value(); }));
   e.family("meshd_tunnel_tls_failures_total", "TLS handshakes refused or failed, by reason.", MetricType::Counter);

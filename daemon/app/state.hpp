@@ -15,6 +15,7 @@
 #include "daemon/config/diagnostic.hpp"
 #include "daemon/config/settings.hpp"
 #include "daemon/io/loop.hpp"
+#include "daemon/proxy/local_tunnels.hpp"
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
 #include "policy/compiled.hpp"
@@ -81,6 +82,8 @@ struct App::State {
   std::unique_ptr<io::Loop> control;
   std::unique_ptr<ControlParts, ControlPartsDeleter> control_parts;  // before `control` dies
   std::unique_ptr<proxy::ConnectionBudget> budget;
+  // Outlives the workers: their tunnel connections unregister from it as they are freed.
+  std::unique_ptr<proxy::LocalTunnels> local_tunnels;
   uint64_t fd_backed_connections = UINT64_MAX;  // what RLIMIT_NOFILE can back (2 fds each)
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::thread> threads;

@@ -6,6 +6,7 @@
 
 #include "daemon/base/log.hpp"
 #include "daemon/io/socket.hpp"
+#include "daemon/proxy/local_tunnels.hpp"
 #include "daemon/proxy/stream_relay.hpp"
 #include "daemon/proxy/tunnel_connection.hpp"
 
@@ -70,6 +71,27 @@ void Listener::accept_tunnel(base::Fd conn) {
   else tunnel->set_owner(spec_.policy.get());
 }
 
+// A tunnel this worker dialled to its own node goes to another worker, so that its two ends
+// run in parallel.
+bool Listener::hand_off(base::Fd& conn) {
+  LocalTunnels* local = ctx_.local_tunnels;
+  if (local == nullptr || local->workers() < 2) return false;
+  auto at = io::local_address(conn.get());
+  auto from = io::peer_address(conn.get());
+  if (!at || !from) return false;
+  auto to = local->move_to(ctx_.index, local->dialler(*at, *from));
+  if (!to) return false;
+  ctx_.tunnel_stats->handoffs.inc();
+  local->handoff(*to, spec_.id, std::move(conn));
+  return true;
+}
+
+bool Listener::adopt_tunnel(base::Fd conn) {
+  if (!spec_.tunnel_server || stopping_ || ctx_.draining) return false;
+  accept_tunnel(std::move(conn));
+  return true;
+}
+
 void Listener::on_accept(int res, uint32_t flags) {
   if (!io::more_completions(flags)) armed_ = false;
   if (res >= 0) {
@@ -83,7 +105,7 @@ void Listener::on_accept(int res, uint32_t flags) {
       io::set_reset_on_close(conn.get());
       stats.reject(RejectReason::ConnectionLimit);
     } else if (spec_.tunnel_server) {
-      accept_tunnel(std::move(conn));
+      if (!hand_off(conn)) accept_tunnel(std::move(conn));
     } else if (Destination dst = spec_.destination(conn.get()); dst.reject != RejectReason::kCount) {
       ctx_.budget.release();
       io::set_reset_on_close(conn.get());

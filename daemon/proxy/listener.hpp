@@ -76,10 +76,14 @@ class Listener final : private io::Timer::Handler {
   uint64_t id() const { return spec_.id; }
   const RelayStats& stats() const { return *spec_.stats; }
   const UpstreamPolicy& policy() const { return *spec_.policy; }
+  // Serves a 15008 connection another worker accepted (see LocalTunnels). False when this
+  // listener is not a 15008 one or is stopping; the caller then refuses the socket.
+  bool adopt_tunnel(base::Fd conn);
 
  private:
   void on_accept(int res, uint32_t flags);
   void accept_tunnel(base::Fd conn);
+  bool hand_off(base::Fd& conn);
   void on_timer(io::Timer&) override;
   void arm();
   void closed_now();

@@ -5,6 +5,7 @@
 
 #include "daemon/base/clock.hpp"
 #include "daemon/base/log.hpp"
+#include "daemon/proxy/local_tunnels.hpp"
 
 namespace mesh::proxy {
 
@@ -25,7 +26,10 @@ TunnelConnection::TunnelConnection(WorkerContext& ctx, TunnelStats& stats, Role 
   ctx_.tunnels.push_back(*this);
 }
 
-TunnelConnection::~TunnelConnection() { ctx_.tunnels.remove(*this); }
+TunnelConnection::~TunnelConnection() {
+  if (registered_port_ != 0) ctx_.local_tunnels->closed(remote_, registered_port_);
+  ctx_.tunnels.remove(*this);
+}
 
 void TunnelConnection::discard() {
   if (!finished_) stats_.active[role_ == Role::Client ? 0 : 1].add(-1);
@@ -98,10 +102,27 @@ void TunnelConnection::start_connect(const DialSpec& spec) {
   }
   fd_ = std::move(*sock);
   io::set_nodelay(fd_.get());
+  remote_ = spec.peer;
+  register_local();
   socklen_t len = spec.peer.to_sockaddr(peer_sa_);
   ++inflight_;
   ctx_.loop.connect(connect_op_, fd_.get(), reinterpret_cast<const sockaddr*>(&peer_sa_), len);
   ctx_.loop.schedule_after(timer_, spec.timeout);
+}
+
+// With more than one worker, the source port is taken now (bind to port 0) and recorded with
+// this worker's index before the SYN leaves: if the peer is this daemon's own 15008, the
+// accepting worker finds it there however fast it accepts. A failure only skips that.
+void TunnelConnection::register_local() {
+  LocalTunnels* local = ctx_.local_tunnels;
+  if (local == nullptr || local->workers() < 2) return;
+  sockaddr_storage any{};
+  socklen_t len = base::SocketAddr(remote_.ip().is_v4() ? base::IpAddr() : base::IpAddr::v6({}), 0).to_sockaddr(any);
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&any), len) != 0) return;
+  auto bound = io::local_address(fd_.get());
+  if (!bound || bound->port() == 0) return;
+  registered_port_ = bound->port();
+  local->dialled(remote_, registered_port_, ctx_.index);
 }
 
 void TunnelConnection::on_connect(int res, uint32_t) {

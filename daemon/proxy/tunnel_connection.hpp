@@ -43,6 +43,7 @@ struct TunnelStats {
   base::Counter dial_failures;     // TCP connect to a peer's 15008 failed or timed out
   base::Counter bytes_sent;        // ciphertext
   base::Counter bytes_received;
+  base::Counter handoffs;          // node-local tunnels accepted here and served by another worker
 };
 
 class TunnelConnection;
@@ -115,6 +116,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   ~TunnelConnection();
   base::Status init(std::vector<tunnel::SpiffeId> expected);
   void start_connect(const DialSpec& spec);
+  void register_local();
   void on_connect(int res, uint32_t flags);
   void on_recv(int res, uint32_t flags);
   void on_send(int res, uint32_t flags);
@@ -154,6 +156,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   const void* owner_ = nullptr;
   base::SocketAddr local_;
   base::SocketAddr remote_;
+  uint16_t registered_port_ = 0;  // in LocalTunnels (a client that dialled with a bound port)
   sockaddr_storage peer_sa_{};
   io::MemberOp<TunnelConnection, &TunnelConnection::on_connect> connect_op_{this};
   io::MemberOp<TunnelConnection, &TunnelConnection::on_recv> recv_op_{this};

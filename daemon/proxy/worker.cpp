@@ -16,6 +16,8 @@ base::Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& option
   w->buffers_ = std::move(*buffers);
   w->ctx_.reset(new WorkerContext{*w->loop_, *w->buffers_, budget, {}, {}, {}, nullptr, nullptr, false});
   w->ctx_->tunnel_stats = &w->tunnel_stats_;
+  w->ctx_->index = options.index;
+  w->ctx_->local_tunnels = options.local_tunnels;
   w->pool_ = std::make_unique<TunnelPool>(*w->ctx_, w->tunnel_stats_);
   w->ctx_->pool = w->pool_.get();
   return w;
@@ -44,6 +46,17 @@ void Worker::add_listener(ListenerSpec spec) {
       listener->start();
     }
     listeners_[id] = std::move(listener);
+  });
+}
+
+void Worker::adopt_tunnel(uint64_t id, base::Fd accepted) {
+  auto carried = std::make_shared<base::Fd>(std::move(accepted));
+  loop_->post([this, id, carried] {
+    auto it = listeners_.find(id);
+    if (it == listeners_.end() || !it->second->adopt_tunnel(std::move(*carried))) {
+      ctx_->budget.release();  // the listener is gone or stopping here: refuse it
+      io::set_reset_on_close(carried->get());
+    }
   });
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/io/buffer_ring.hpp"
 #include "daemon/io/loop.hpp"
 #include "daemon/proxy/listener.hpp"
+#include "daemon/proxy/local_tunnels.hpp"
 #include "daemon/proxy/relay.hpp"
 #include "daemon/proxy/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
@@ -23,6 +24,7 @@ struct WorkerOptions {
   unsigned ring_entries = 1024;
   uint32_t buffer_size = 32 * 1024;
   uint32_t buffer_count = 32;
+  LocalTunnels* local_tunnels = nullptr;  // shared by the daemon's workers; may be null
 };
 
 class Worker {
@@ -38,6 +40,9 @@ class Worker {
   void add_listener(ListenerSpec spec);
   // Stops accepting on listener `id`; with `abort`, also resets its open connections.
   void remove_listener(uint64_t id, bool abort);
+  // A socket another worker accepted on listener `id` (a node-local tunnel it dialled
+  // itself: see LocalTunnels), served here. Its connection budget is already taken.
+  void adopt_tunnel(uint64_t id, base::Fd accepted);
   void stop_accepting();  // drain: close every listener, refuse new connections
   void abort_connections(CloseReason reason);
   // Resets every inbound connection `allowed` now refuses (a new policy); runs on the worker

@@ -19,6 +19,7 @@ namespace mesh::proxy {
 struct UpstreamPolicy;
 class TunnelConnection;
 class TunnelPool;
+class LocalTunnels;
 struct TunnelStats;
 enum class CloseReason : uint8_t;
 
@@ -89,6 +90,8 @@ struct WorkerContext {
   // reused by every tunnel connection (the HTTP/2 layer copies what it keeps).
   static constexpr size_t kScratchSize = 64 * 1024;
   std::unique_ptr<uint8_t[]> scratch{new uint8_t[kScratchSize]};
+  unsigned index = 0;                    // of this worker
+  LocalTunnels* local_tunnels = nullptr;  // shared by all workers; may be null
 };
 
 }  // namespace mesh::proxy
