@@ -16,8 +16,9 @@ Certificates for HAProxy come from the same `meshctl ca`. Phases (--only):
   stream      one iperf3 stream per path (Gbit/s; proxy CPU s/GB)
   rr          1 KiB request/response at a fixed rate (default 1 000/s) over 100 keep-alive
               connections, open loop (l4_loadgen load): added p50/p99 over the direct path
-  flows       new connections per second, one 1 KiB request/answer each (l4_loadgen churn);
-              for meshd every one is a new stream on a pooled tunnel
+  flows       new connections per second, one 1 KiB request/answer each (l4_loadgen churn,
+              32 client threads); for meshd every one is a new stream on a pooled tunnel;
+              raw-loopback (no proxy) is what the client and server manage on their own
   handshakes  mTLS handshakes per CPU-second of the server: python ssl clients (certificate,
               ALPN h2, then the server's SETTINGS) against b's 15008 (meshd) and haproxy-2;
               and bench/tunnel/tunnel_bench's in-process figures and ECDSA limit
@@ -59,7 +60,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="rounds per phase (default 3, quick 1)")
     p.add_argument("--seconds", type=float, help="seconds per measurement (default 5, quick 2)")
     p.add_argument("--rate", type=int, default=1000, help="fixed request rate of the rr phase (default 1000/s)")
-    p.add_argument("--concurrency", type=int, default=8, help="client threads of the flows phase (default 8)")
+    p.add_argument("--concurrency", type=int, default=32, help="client threads of the flows phase (default 32)")
     p.add_argument("--sched", choices=["fifo", "nice"], default="fifo",
                    help="rr phase: run client, servers and proxies SCHED_FIFO (default) or leave them")
     p.add_argument("--json", help="write every measurement here")
@@ -243,11 +244,10 @@ class Bench:
         self.res["rr"] = {"rate": self.a.rate, "sched": "fifo" if rt else "nice", "runs": runs}
 
     def flows(self):
+        # raw-loopback is the machine's own ceiling: the same client and server with no proxy.
         runs = []
         for r in range(self.a.rounds):
             for name in self.order(r):
-                if name == "raw-loopback":
-                    continue
                 pod, _, target, pids = self.paths[name]
                 c0 = self.cpu(pids)
                 j = self.run_in(pod, [self.loadgen, "churn", "--target", target, "--concurrency", str(self.a.concurrency),
@@ -364,6 +364,9 @@ def report(res):
                          f"{'-' if c is None else f'{c:.1f}'} |")
         if f.get("meshd"):
             target("new pooled flows/s through meshd", f"{med(f['meshd']):.0f}", "≥ 20 000", med(f["meshd"]) >= 20000)
+        if f.get("meshd") and f.get("raw-loopback"):
+            lines.append(f"\nmeshd / raw loopback (same client and server, no proxy): "
+                         f"{med(f['meshd']) / med(f['raw-loopback']):.2f}")
     if "handshakes" in res:
         hs, tb = res["handshakes"], res["handshakes"]["tunnel_bench"]
         lines += ["", "mTLS handshakes", "", "| measurement | per core-second |", "|---|---|"]
