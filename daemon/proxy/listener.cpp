@@ -86,7 +86,7 @@ bool Listener::hand_off(base::Fd& conn) {
   return true;
 }
 
-bool Listener::adopt_tunnel(base::Fd conn) {
+bool Listener::adopt_tunnel(base::Fd& conn) {
   if (!spec_.tunnel_server || stopping_ || ctx_.draining) return false;
   accept_tunnel(std::move(conn));
   return true;

@@ -77,8 +77,8 @@ class Listener final : private io::Timer::Handler {
   const RelayStats& stats() const { return *spec_.stats; }
   const UpstreamPolicy& policy() const { return *spec_.policy; }
   // Serves a 15008 connection another worker accepted (see LocalTunnels). False when this
-  // listener is not a 15008 one or is stopping; the caller then refuses the socket.
-  bool adopt_tunnel(base::Fd conn);
+  // listener is not a 15008 one or is stopping; `conn` is then left to the caller to refuse.
+  bool adopt_tunnel(base::Fd& conn);
 
  private:
   void on_accept(int res, uint32_t flags);

@@ -53,7 +53,7 @@ void Worker::adopt_tunnel(uint64_t id, base::Fd accepted) {
   auto carried = std::make_shared<base::Fd>(std::move(accepted));
   loop_->post([this, id, carried] {
     auto it = listeners_.find(id);
-    if (it == listeners_.end() || !it->second->adopt_tunnel(std::move(*carried))) {
+    if (it == listeners_.end() || !it->second->adopt_tunnel(*carried)) {
       ctx_->budget.release();  // the listener is gone or stopping here: refuse it
       io::set_reset_on_close(carried->get());
     }
