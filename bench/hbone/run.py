@@ -11,7 +11,8 @@ with the built-in CA; root only, exit 77 otherwise).
 Both proxies run both hops on one node with the same number of threads: HAProxy as two
 processes (one per hop) of `--threads` threads each, meshd as one daemon serving both pods
 (as ztunnel does) with 2 × `--threads` workers; the hops of one connection may then run on
-different workers, as they run in different HAProxy processes.
+different workers, as they run in different HAProxy processes (--local-tunnel-worker other,
+meshd's default), or all on one (same).
 Certificates for HAProxy come from the same `meshctl ca`. Phases (--only):
   stream      one iperf3 stream per path (Gbit/s; proxy CPU s/GB)
   rr          1 KiB request/response at a fixed rate (default 1 000/s) over 100 keep-alive
@@ -59,6 +60,9 @@ def parse_args(argv):
                    help="HAProxy nbthread per hop; meshd gets twice as many workers for both hops (default 1)")
     p.add_argument("--rounds", type=int, help="rounds per phase (default 3, quick 1)")
     p.add_argument("--seconds", type=float, help="seconds per measurement (default 5, quick 2)")
+    p.add_argument("--local-tunnel-worker", choices=["other", "same"], default="other",
+                   help="meshd's runtime.local_tunnel_worker: where the far end of its node-local tunnel runs "
+                        "(default other, meshd's default)")
     p.add_argument("--rate", type=int, default=1000, help="fixed request rate of the rr phase (default 1000/s)")
     p.add_argument("--concurrency", type=int, default=32, help="client threads of the flows phase (default 32)")
     p.add_argument("--sched", choices=["fifo", "nice"], default="fifo",
@@ -113,7 +117,8 @@ class Bench:
         self.dir = self.pki()
         self.node = h.add_node()
         self.pa, self.pb, self.pc, self.pd = (h.add_pod(self.node) for _ in range(4))
-        h.start_daemon(self.node, config={"runtime": {"workers": 2 * self.a.threads, "log_level": "warn"},
+        h.start_daemon(self.node, config={"runtime": {"workers": 2 * self.a.threads, "log_level": "warn",
+                                                      "local_tunnel_worker": self.a.local_tunnel_worker},
                                           "identity": {"ca_dir": f"{self.dir}/ca"}})
         self.meshd_pid = self.node.daemon.pid
         for pod, sa in ((self.pa, "client"), (self.pb, "server")):
@@ -317,7 +322,7 @@ def by_path(runs, key):
 
 
 def report(res):
-    lines, targets = [], []
+    lines, targets = [f"meshd runtime.local_tunnel_worker = \"{res['args'].get('local_tunnel_worker', 'other')}\""], []
 
     def target(name, value, goal, ok):
         targets.append({"name": name, "value": value, "goal": goal, "status": "PASS" if ok else "MISS"})

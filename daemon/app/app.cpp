@@ -141,7 +141,10 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
   s->budget = std::make_unique<proxy::ConnectionBudget>(effective_connection_limit(*s, rt.max_connections));
   State* state = s.get();
   s->local_tunnels = std::make_unique<proxy::LocalTunnels>(
-      worker_count(rt), [state](unsigned to, uint64_t listener, base::Fd accepted) {
+      worker_count(rt),
+      rt.local_tunnel_worker == "same" ? proxy::LocalTunnels::Placement::SameWorker
+                                       : proxy::LocalTunnels::Placement::OtherWorker,
+      [state](unsigned to, uint64_t listener, base::Fd accepted) {
         state->workers[to]->adopt_tunnel(listener, std::move(accepted));
       });
   for (unsigned i = 0; i < worker_count(rt); ++i) {

@@ -127,6 +127,7 @@ std::vector<std::string> restart_only_changes(const config::Settings& running, c
   check(running.runtime.ring_entries != next.runtime.ring_entries, "runtime.ring_entries");
   check(running.runtime.buffer_size != next.runtime.buffer_size, "runtime.buffer_size");
   check(running.runtime.buffers_per_worker != next.runtime.buffers_per_worker, "runtime.buffers_per_worker");
+  check(running.runtime.local_tunnel_worker != next.runtime.local_tunnel_worker, "runtime.local_tunnel_worker");
   check(running.admin.socket_path != next.admin.socket_path || running.admin.metrics != next.admin.metrics ||
             running.admin.readiness != next.admin.readiness,
         "admin");

@@ -45,6 +45,11 @@ void read_runtime(TomlReader& root, RuntimeSettings& rt, const std::string& file
     r.error_at_key("buffers_per_worker", fmt::format("'buffers_per_worker' must be a power of two (got {})", rt.buffers_per_worker));
   }
   r.integer("max_open_files", rt.max_open_files, 1024, 1 << 30);
+  r.string("local_tunnel_worker", rt.local_tunnel_worker);
+  if (rt.local_tunnel_worker != "other" && rt.local_tunnel_worker != "same") {
+    r.error_at_key("local_tunnel_worker",
+                   fmt::format("unknown local_tunnel_worker '{}' (other, same)", rt.local_tunnel_worker));
+  }
   r.finish();
 }
 

@@ -42,7 +42,7 @@ void Listener::on_timer(io::Timer&) { arm(); }
 
 // A connection to 15008: its TLS session and HTTP/2 server live in a TunnelConnection,
 // which holds the budget taken for its socket until it is gone.
-void Listener::accept_tunnel(base::Fd conn) {
+void Listener::accept_tunnel(base::Fd conn, const std::optional<TunnelConnection::SocketEnds>& ends) {
   auto tls = spec_.tunnel_server->tls();
   if (!tls) {
     ctx_.budget.release();
@@ -65,20 +65,21 @@ void Listener::accept_tunnel(base::Fd conn) {
     }
     StreamRelay::inbound(*ctx, c, stream, policy, stats, d.upstream, std::move(d.attrs));
   };
-  auto* tunnel = TunnelConnection::accept(ctx_, *ctx_.tunnel_stats, std::move(tls), std::move(conn),
+  auto* tunnel = TunnelConnection::accept(ctx_, *ctx_.tunnel_stats, std::move(tls), std::move(conn), ends,
                                           std::move(on_request), [ctx](TunnelConnection&) { ctx->budget.release(); });
   if (tunnel == nullptr) ctx_.budget.release();
   else tunnel->set_owner(spec_.policy.get());
 }
 
-// A tunnel this worker dialled to its own node goes to another worker, so that its two ends
-// run in parallel.
-bool Listener::hand_off(base::Fd& conn) {
+// A tunnel this daemon dialled to its own node may belong on another worker: the one that
+// dialled it, or any but that one (LocalTunnels, by runtime.local_tunnel_worker).
+bool Listener::hand_off(base::Fd& conn, std::optional<TunnelConnection::SocketEnds>& ends) {
   LocalTunnels* local = ctx_.local_tunnels;
   if (local == nullptr || local->workers() < 2) return false;
   auto at = io::local_address(conn.get());
   auto from = io::peer_address(conn.get());
   if (!at || !from) return false;
+  ends = TunnelConnection::SocketEnds{*at, *from};
   auto to = local->move_to(ctx_.index, local->dialler(*at, *from));
   if (!to) return false;
   ctx_.tunnel_stats->handoffs.inc();
@@ -88,7 +89,7 @@ bool Listener::hand_off(base::Fd& conn) {
 
 bool Listener::adopt_tunnel(base::Fd& conn) {
   if (!spec_.tunnel_server || stopping_ || ctx_.draining) return false;
-  accept_tunnel(std::move(conn));
+  accept_tunnel(std::move(conn), std::nullopt);
   return true;
 }
 
@@ -105,7 +106,8 @@ void Listener::on_accept(int res, uint32_t flags) {
       io::set_reset_on_close(conn.get());
       stats.reject(RejectReason::ConnectionLimit);
     } else if (spec_.tunnel_server) {
-      if (!hand_off(conn)) accept_tunnel(std::move(conn));
+      std::optional<TunnelConnection::SocketEnds> ends;
+      if (!hand_off(conn, ends)) accept_tunnel(std::move(conn), ends);
     } else if (Destination dst = spec_.destination(conn.get()); dst.reject != RejectReason::kCount) {
       ctx_.budget.release();
       io::set_reset_on_close(conn.get());

@@ -7,12 +7,14 @@
 // fast, and counted. Runs on its worker's thread.
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "daemon/base/fd.hpp"
 #include "daemon/io/op.hpp"
 #include "daemon/io/timer_queue.hpp"
 #include "daemon/proxy/relay.hpp"
 #include "daemon/proxy/relay_stats.hpp"
+#include "daemon/proxy/tunnel_connection.hpp"
 #include "daemon/proxy/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
@@ -82,8 +84,10 @@ class Listener final : private io::Timer::Handler {
 
  private:
   void on_accept(int res, uint32_t flags);
-  void accept_tunnel(base::Fd conn);
-  bool hand_off(base::Fd& conn);
+  void accept_tunnel(base::Fd conn, const std::optional<TunnelConnection::SocketEnds>& ends);
+  // Hands `conn` to another worker when LocalTunnels says so; otherwise false, with the
+  // socket's addresses in `ends` if it read them (TunnelConnection needs them too).
+  bool hand_off(base::Fd& conn, std::optional<TunnelConnection::SocketEnds>& ends);
   void on_timer(io::Timer&) override;
   void arm();
   void closed_now();

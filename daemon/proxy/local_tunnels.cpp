@@ -22,8 +22,16 @@ std::optional<unsigned> LocalTunnels::dialler(const base::SocketAddr& local, con
 }
 
 std::optional<unsigned> LocalTunnels::move_to(unsigned accepting, std::optional<unsigned> dialler) const {
-  if (workers_ < 2 || !dialler || *dialler != accepting) return std::nullopt;
-  return (accepting + 1) % workers_;
+  if (workers_ < 2 || !dialler || *dialler >= workers_) return std::nullopt;
+  switch (placement_) {
+    case Placement::OtherWorker:
+      if (*dialler != accepting) return std::nullopt;
+      return (accepting + 1) % workers_;
+    case Placement::SameWorker:
+      if (*dialler == accepting) return std::nullopt;
+      return *dialler;
+  }
+  return std::nullopt;
 }
 
 }  // namespace mesh::proxy

@@ -4,8 +4,12 @@
 // worker, so the worker that accepts the far end of such a tunnel is whichever took the
 // connection first — often the dialling worker itself, which then runs both ends of every
 // node-local flow (encrypt and decrypt, both relays) on one thread while the others idle.
-// The accepting worker asks here; when it dialled the tunnel itself, it hands the accepted
-// socket to another worker, so the two ends run in parallel as they would between nodes.
+// The accepting worker asks here and, by the daemon's `runtime.local_tunnel_worker` setting,
+// hands the accepted socket on:
+//   Other: when it dialled the tunnel itself, to another worker, so that the two ends run in
+//          parallel as they would between nodes (one connection can use two CPUs);
+//   Same:  to the worker that dialled it, so that one thread runs both ends: a request
+//          crosses no thread, which saves two wake-ups per round trip and their CPU.
 // Only performance depends on it: a miss leaves the connection where it was accepted.
 //
 // Thread-safe. Touched when a tunnel connection is dialled, accepted and closed, never per
@@ -27,11 +31,15 @@ class LocalTunnels {
   // Moves an accepted socket to worker `to`'s listener `listener` (which owns it from then on).
   using HandoffFn = std::function<void(unsigned to, uint64_t listener, base::Fd accepted)>;
 
-  LocalTunnels(unsigned workers, HandoffFn handoff) : workers_(workers), handoff_(std::move(handoff)) {}
+  enum class Placement { OtherWorker, SameWorker };
+
+  LocalTunnels(unsigned workers, Placement placement, HandoffFn handoff)
+      : workers_(workers), placement_(placement), handoff_(std::move(handoff)) {}
   LocalTunnels(const LocalTunnels&) = delete;
   LocalTunnels& operator=(const LocalTunnels&) = delete;
 
   unsigned workers() const { return workers_; }
+  Placement placement() const { return placement_; }
 
   // Worker `worker` dialled `peer` (an address:15008) from local port `port`, before connect.
   void dialled(const base::SocketAddr& peer, uint16_t port, unsigned worker);
@@ -41,14 +49,15 @@ class LocalTunnels {
   // if this daemon did.
   std::optional<unsigned> dialler(const base::SocketAddr& local, const base::SocketAddr& remote) const;
 
-  // Where worker `accepting` should serve a connection `dialler` dialled: another worker,
-  // or nullopt to keep it.
+  // Where worker `accepting` should serve a connection `dialler` dialled (nullopt: from
+  // another node), by the placement: the worker to hand it to, or nullopt to keep it.
   std::optional<unsigned> move_to(unsigned accepting, std::optional<unsigned> dialler) const;
 
   void handoff(unsigned to, uint64_t listener, base::Fd accepted) const { handoff_(to, listener, std::move(accepted)); }
 
  private:
   const unsigned workers_;
+  const Placement placement_;
   const HandoffFn handoff_;
   mutable std::mutex mu_;
   std::map<std::pair<base::SocketAddr, uint16_t>, unsigned> dialled_;  // (peer, local port) → worker

@@ -74,13 +74,18 @@ TunnelConnection* TunnelConnection::dial(WorkerContext& ctx, TunnelStats& stats,
 
 TunnelConnection* TunnelConnection::accept(WorkerContext& ctx, TunnelStats& stats,
                                            std::shared_ptr<const tunnel::TlsContext> tls, base::Fd fd,
-                                           RequestFn on_request, GoneFn gone) {
+                                           const std::optional<SocketEnds>& ends, RequestFn on_request, GoneFn gone) {
   auto* c = new TunnelConnection(ctx, stats, Role::Server, std::move(tls), std::move(gone));
   c->on_request_ = std::move(on_request);
   c->fd_ = std::move(fd);
   c->connected_ = true;
-  if (auto local = io::local_address(c->fd_.get())) c->local_ = *local;
-  if (auto remote = io::peer_address(c->fd_.get())) c->remote_ = *remote;
+  if (ends) {
+    c->local_ = ends->local;
+    c->remote_ = ends->remote;
+  } else {
+    if (auto local = io::local_address(c->fd_.get())) c->local_ = *local;
+    if (auto remote = io::peer_address(c->fd_.get())) c->remote_ = *remote;
+  }
   io::set_nodelay(c->fd_.get());
   if (auto st = c->init({}); !st) {
     base::log::warn("failed to start an HBONE server connection: {}", st.error().message());

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -78,8 +79,12 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
 
   static TunnelConnection* dial(WorkerContext& ctx, TunnelStats& stats, std::shared_ptr<const tunnel::TlsContext> tls,
                                 std::vector<tunnel::SpiffeId> expected, const DialSpec& spec, ReadyFn ready, GoneFn gone);
+  // The two addresses of an accepted socket, when the caller has read them already.
+  struct SocketEnds {
+    base::SocketAddr local, remote;
+  };
   static TunnelConnection* accept(WorkerContext& ctx, TunnelStats& stats, std::shared_ptr<const tunnel::TlsContext> tls,
-                                  base::Fd fd, RequestFn on_request, GoneFn gone);
+                                  base::Fd fd, const std::optional<SocketEnds>& ends, RequestFn on_request, GoneFn gone);
 
   TunnelConnection(const TunnelConnection&) = delete;
   TunnelConnection& operator=(const TunnelConnection&) = delete;

@@ -6,6 +6,7 @@ real meshd, and the PKI made with `meshctl ca`.
         trust domain (same-node, interop)
     n2  [identity] ca_dir = CA,           r1, r2 enrolled; r3 not enrolled
         leaf_validity = "10s" (rotation)
+        [runtime] local_tunnel_worker = "same"
     n3  [identity] cert_dirs = [x's dir]  x, y enrolled; y's identity has no certificate
         (no CA)
 
@@ -114,7 +115,8 @@ class Topology:
         self.r1, self.r2, self.r3 = (h.add_pod(self.n2) for _ in range(3))
         self.x, self.y = (h.add_pod(self.n3) for _ in range(2))
         self.start(self.n1, {"identity": {"ca_dir": self.federated_ca}})
-        self.start(self.n2, {"identity": {"ca_dir": self.ca, "leaf_validity": "10s"}})
+        self.start(self.n2, {"identity": {"ca_dir": self.ca, "leaf_validity": "10s"},
+                             "runtime": {"local_tunnel_worker": "same"}})
         self.start(self.n3, {"identity": {"cert_dirs": [self.certs["x"]]}})
         for pod, sa in [(self.a, "a"), (self.b, "b"), (self.r1, "r1"), (self.r2, "r2"), (self.x, "x"), (self.y, "y")]:
             self.enroll(pod, sa)

@@ -41,6 +41,7 @@ drain_timeout = "250ms"
 log_level = "debug"
 buffer_size = "32KiB"
 buffers_per_worker = 512
+local_tunnel_worker = "same"
 
 [admin]
 socket = "/tmp/meshd.sock"
@@ -61,6 +62,7 @@ idle_timeout = "30s"
   CHECK(s->runtime.drain_timeout == 250ms);
   CHECK(s->runtime.log_level == base::log::Level::Debug);
   CHECK(s->runtime.buffer_size == 32768);
+  CHECK(s->runtime.local_tunnel_worker == "same");
   CHECK(s->admin.socket_path == "/tmp/meshd.sock");
   CHECK(s->admin.metrics->to_string() == "127.0.0.1:0");
   CHECK_FALSE(s->admin.readiness.has_value());
@@ -81,6 +83,7 @@ TEST_CASE("every error in a file is reported, each with file:line:col") {
 workers = "two"
 drain_timeout = "5 parsecs"
 buffers_per_worker = 100
+local_tunnel_worker = "any"
 
 [[relay]]
 name = "a"
@@ -92,7 +95,8 @@ upstream = "127.0.0.1:9"
         "m.toml:2:11: 'workers' must be an integer\n"
         "m.toml:3:17: 'drain_timeout': invalid duration '5 parsecs': expected e.g. \"250ms\", \"2s\", \"1h30m\"\n"
         "m.toml:4:1: 'buffers_per_worker' must be a power of two (got 100)\n"
-        "m.toml:8:10: 'listen': invalid socket address '127.0.0.1': missing port\n");
+        "m.toml:5:1: unknown local_tunnel_worker 'any' (other, same)\n"
+        "m.toml:9:10: 'listen': invalid socket address '127.0.0.1': missing port\n");
 }
 
 TEST_CASE("a TOML syntax error is reported where the parser stopped") {
