@@ -11,8 +11,8 @@ with the built-in CA; root only, exit 77 otherwise).
 Both proxies run both hops on one node with the same number of threads: HAProxy as two
 processes (one per hop) of `--threads` threads each, meshd as one daemon serving both pods
 (as ztunnel does) with 2 × `--threads` workers; the hops of one connection may then run on
-different workers, as they run in different HAProxy processes (--local-tunnel-worker other,
-meshd's default), or all on one (same).
+different workers, as they run in different HAProxy processes (--local-tunnel-worker other),
+or both on the worker that took the connection (same, meshd's default).
 Certificates for HAProxy come from the same `meshctl ca`. Phases (--only):
   stream      one iperf3 stream per path (Gbit/s; proxy CPU s/GB)
   rr          1 KiB request/response at a fixed rate (default 1 000/s) over 100 keep-alive
@@ -60,9 +60,9 @@ def parse_args(argv):
                    help="HAProxy nbthread per hop; meshd gets twice as many workers for both hops (default 1)")
     p.add_argument("--rounds", type=int, help="rounds per phase (default 3, quick 1)")
     p.add_argument("--seconds", type=float, help="seconds per measurement (default 5, quick 2)")
-    p.add_argument("--local-tunnel-worker", choices=["other", "same"], default="other",
+    p.add_argument("--local-tunnel-worker", choices=["same", "other"], default="same",
                    help="meshd's runtime.local_tunnel_worker: where the far end of its node-local tunnel runs "
-                        "(default other, meshd's default)")
+                        "(default same, meshd's default)")
     p.add_argument("--rate", type=int, default=1000, help="fixed request rate of the rr phase (default 1000/s)")
     p.add_argument("--concurrency", type=int, default=32, help="client threads of the flows phase (default 32)")
     p.add_argument("--sched", choices=["fifo", "nice"], default="fifo",
@@ -322,7 +322,7 @@ def by_path(runs, key):
 
 
 def report(res):
-    lines, targets = [f"meshd runtime.local_tunnel_worker = \"{res['args'].get('local_tunnel_worker', 'other')}\""], []
+    lines, targets = [f"meshd runtime.local_tunnel_worker = \"{res['args'].get('local_tunnel_worker', 'same')}\""], []
 
     def target(name, value, goal, ok):
         targets.append({"name": name, "value": value, "goal": goal, "status": "PASS" if ok else "MISS"})

@@ -134,7 +134,7 @@ void tunnels(const App::State& s, Exposition& e) {
   e.family("meshd_tunnel_connections_active", "HBONE connections open.", MetricType::Gauge);
   for (size_t r = 0; r < 2; ++r) e.sample({{"role", kRoles[r]}}, sum([r](const auto& t) { return t.active[r].value(); }));
   e.family("meshd_tunnel_handoffs_total",
-           "Node-local HBONE connections accepted by the worker that dialled them and moved to another worker.",
+           "Node-local HBONE connections whose accepted end was moved to another worker (runtime.local_tunnel_worker).",
            MetricType::Counter);
   e.sample({}, sum([](const auto& t) { return t.handoffs.value(); }));
   e.family("meshd_tunnel_dial_failures_total", "Connections to a peer's 15008 that could not be made.", MetricType::Counter);

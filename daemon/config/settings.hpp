@@ -29,7 +29,7 @@ struct RuntimeSettings {
   uint32_t buffer_size = 32 * 1024;          // provided receive buffer, bytes
   uint32_t buffers_per_worker = 32;          // power of two; few, so they stay in cache
   uint64_t max_open_files = 1048576;         // RLIMIT_NOFILE to ask for at start-up
-  std::string local_tunnel_worker = "other";  // other | same: where a node-local tunnel's far end runs
+  std::string local_tunnel_worker = "same";  // same | other: where a node-local tunnel's far end runs
 };
 
 struct AdminSettings {

@@ -35,13 +35,13 @@ class Rotation:
                                           "--hold-ms", "12000"])
         workers = t.workers(t.n2)
         if workers >= 2:
-            # n2 runs with runtime.local_tunnel_worker = "same": the held connection's tunnel,
-            # the only one n2 has dialled so far, is served by the worker that dialled it.
+            # n2 runs with the default runtime.local_tunnel_worker = "same": the held connection's
+            # tunnel, the only one n2 has dialled so far, is served by the worker that dialled it.
             on = lambda d, gauge: [i for i in range(workers) if d.get(gauge, worker=str(i)) == 1]  # noqa: E731
             d.until(lambda d: on(d, "meshd_worker_tunnels_dialled") and on(d, "meshd_worker_tunnels_accepted"))
             dialled, served = on(d, "meshd_worker_tunnels_dialled"), on(d, "meshd_worker_tunnels_accepted")
             self.c.check(len(dialled) == 1 and dialled == served,
-                         f"local_tunnel_worker = \"same\": the r1→r2 tunnel's two ends run on one worker "
+                         f"local_tunnel_worker = \"same\" (default): the r1→r2 tunnel's two ends run on one worker "
                          f"(dialled on {dialled}, served on {served}, {workers} workers)")
         transfer = t.app(t.r1, "echo", t.r2.addr(APP_PORT, True), "--bytes", str(8 * MIB), "--seed", "41")
         try:

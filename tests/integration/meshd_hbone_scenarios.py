@@ -64,12 +64,12 @@ class SameNode:
                          f"{fam} a→b: ciphertext counted in meshd_tunnel_bytes_total")
             workers = t.workers(t.n1)
             if workers >= 2:
-                # Both ends are this meshd's: the worker that dialled hands the accepted end
-                # to another one (LocalTunnels), so they run in parallel.
+                # Both ends are this meshd's, which runs with local_tunnel_worker = "other": the
+                # worker that dialled hands the accepted end to another one (LocalTunnels).
                 on = lambda gauge: [i for i in range(workers) if d.get(gauge, worker=str(i)) == 1]  # noqa: E731
                 dialled, served = on("meshd_worker_tunnels_dialled"), on("meshd_worker_tunnels_accepted")
                 self.c.check(len(dialled) == 1 and len(served) == 1 and dialled != served,
-                             f"{fam} a→b: the tunnel's two ends run on different workers "
+                             f"{fam} a→b: local_tunnel_worker = \"other\": the tunnel's two ends run on different workers "
                              f"(dialled on {dialled}, served on {served}, {workers} workers)")
 
     def bytes_and_half_close(self):

@@ -4,9 +4,9 @@ real meshd, and the PKI made with `meshctl ca`.
     n1  [identity] ca_dir = CA, its        a, b, e enrolled; c, f not enrolled
         bundle federated with another      e is enrolled with f's addresses: see below
         trust domain (same-node, interop)
+        [runtime] local_tunnel_worker = "other"
     n2  [identity] ca_dir = CA,           r1, r2 enrolled; r3 not enrolled
         leaf_validity = "10s" (rotation)
-        [runtime] local_tunnel_worker = "same"
     n3  [identity] cert_dirs = [x's dir]  x, y enrolled; y's identity has no certificate
         (no CA)
 
@@ -114,9 +114,8 @@ class Topology:
         self.a, self.b, self.c_pod, self.e, self.f = (h.add_pod(self.n1) for _ in range(5))
         self.r1, self.r2, self.r3 = (h.add_pod(self.n2) for _ in range(3))
         self.x, self.y = (h.add_pod(self.n3) for _ in range(2))
-        self.start(self.n1, {"identity": {"ca_dir": self.federated_ca}})
-        self.start(self.n2, {"identity": {"ca_dir": self.ca, "leaf_validity": "10s"},
-                             "runtime": {"local_tunnel_worker": "same"}})
+        self.start(self.n1, {"identity": {"ca_dir": self.federated_ca}, "runtime": {"local_tunnel_worker": "other"}})
+        self.start(self.n2, {"identity": {"ca_dir": self.ca, "leaf_validity": "10s"}})
         self.start(self.n3, {"identity": {"cert_dirs": [self.certs["x"]]}})
         for pod, sa in [(self.a, "a"), (self.b, "b"), (self.r1, "r1"), (self.r2, "r2"), (self.x, "x"), (self.y, "y")]:
             self.enroll(pod, sa)

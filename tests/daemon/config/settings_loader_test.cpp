@@ -22,6 +22,7 @@ TEST_CASE("an empty file gives the documented defaults") {
   CHECK_FALSE(s->node.name.empty());
   CHECK(s->runtime.workers == 0);
   CHECK(s->runtime.drain_timeout == 5s);
+  CHECK(s->runtime.local_tunnel_worker == "same");
   CHECK(s->admin.socket_path == "/run/meshd/admin.sock");
   CHECK(s->admin.metrics->port() == 15020);
   CHECK(s->admin.readiness->port() == 15021);
@@ -41,7 +42,7 @@ drain_timeout = "250ms"
 log_level = "debug"
 buffer_size = "32KiB"
 buffers_per_worker = 512
-local_tunnel_worker = "same"
+local_tunnel_worker = "other"
 
 [admin]
 socket = "/tmp/meshd.sock"
@@ -62,7 +63,7 @@ idle_timeout = "30s"
   CHECK(s->runtime.drain_timeout == 250ms);
   CHECK(s->runtime.log_level == base::log::Level::Debug);
   CHECK(s->runtime.buffer_size == 32768);
-  CHECK(s->runtime.local_tunnel_worker == "same");
+  CHECK(s->runtime.local_tunnel_worker == "other");
   CHECK(s->admin.socket_path == "/tmp/meshd.sock");
   CHECK(s->admin.metrics->to_string() == "127.0.0.1:0");
   CHECK_FALSE(s->admin.readiness.has_value());
