@@ -171,25 +171,22 @@ model::DestinationRule decode_destination(TableReader& r) {
     check_host(r, "host", d.host, false);
   }
   d.traffic_policy = decode_traffic_policy(r);
-  if (const toml::array* subsets = r.table_array("subsets", 1024, "(subsets per destination)")) {
-    for (const toml::node& n : *subsets) {
-      TableReader sr(r.ctx(), *n.as_table(), r.sub("subsets"));
-      model::Subset s;
-      s.loc = sr.loc();
-      if (sr.require("name") && sr.get("name", s.name) && !subset_name_ok(s.name)) {
-        sr.error_at(*sr.take("name"), "name", "a subset name uses letters, digits, '-' and '_'");
-      }
-      if (sr.require("labels")) sr.get_labels("labels", s.labels);
-      s.traffic_policy = decode_traffic_policy(sr);
-      sr.finish();
-      for (const auto& other : d.subsets) {
-        if (other.name == s.name && !s.name.empty()) {
-          sr.ctx().diags.error(s.loc, fmt::format("{}: subset '{}' is defined twice", sr.path(), s.name));
-        }
-      }
-      d.subsets.push_back(std::move(s));
+  r.each_table("subsets", 1024, "(subsets per destination)", [&](TableReader& sr) {
+    model::Subset s;
+    s.loc = sr.loc();
+    if (sr.require("name") && sr.get("name", s.name) && !subset_name_ok(s.name)) {
+      sr.error_at(*sr.take("name"), "name", "a subset name uses letters, digits, '-' and '_'");
     }
-  }
+    if (sr.require("labels")) sr.get_labels("labels", s.labels);
+    s.traffic_policy = decode_traffic_policy(sr);
+    sr.finish();
+    for (const auto& other : d.subsets) {
+      if (other.name == s.name && !s.name.empty()) {
+        sr.ctx().diags.error(s.loc, fmt::format("{}: subset '{}' is defined twice", sr.path(), s.name));
+      }
+    }
+    d.subsets.push_back(std::move(s));
+  });
   r.finish();
   return d;
 }

@@ -73,10 +73,7 @@ bool decode_protocol(TableReader& r, std::string_view key, Protocol& out) {
 }
 
 bool decode_ports(TableReader& r, std::string_view key, std::vector<model::ServicePort>& out) {
-  const toml::array* a = r.table_array(key, 1024, "(ports per resource)");
-  if (!a) return false;
-  for (const toml::node& n : *a) {
-    TableReader pr(r.ctx(), *n.as_table(), r.sub(key));
+  return r.each_table(key, 1024, "(ports per resource)", [&](TableReader& pr) {
     model::ServicePort p;
     p.loc = pr.loc();
     if (pr.require("port")) pr.get_port("port", p.port);
@@ -90,8 +87,7 @@ bool decode_ports(TableReader& r, std::string_view key, std::vector<model::Servi
       }
     }
     out.push_back(std::move(p));
-  }
-  return true;
+  });
 }
 
 bool decode_cidrs(TableReader& r, std::string_view key, std::vector<base::Cidr>& out) {
@@ -157,18 +153,15 @@ model::External decode_external(TableReader& r) {
   static constexpr std::array<EnumName<model::MeshLocation>, 2> kLoc{{
       {"mesh_external", model::MeshLocation::External}, {"mesh_internal", model::MeshLocation::Internal}}};
   r.get_enum<model::MeshLocation>("location", e.location, kLoc);
-  if (const toml::array* eps = r.table_array("endpoints", r.ctx().limits.max_list_items, "max_list_items")) {
-    for (const toml::node& n : *eps) {
-      TableReader er(r.ctx(), *n.as_table(), r.sub("endpoints"));
-      model::ExternalEndpoint ep;
-      ep.loc = er.loc();
-      if (er.require("address")) er.get("address", ep.address);
-      er.get_labels("labels", ep.labels);
-      er.get_u32("weight", ep.weight, 1, 1u << 20);
-      er.finish();
-      e.endpoints.push_back(std::move(ep));
-    }
-  }
+  r.each_table("endpoints", r.ctx().limits.max_list_items, "max_list_items", [&](TableReader& er) {
+    model::ExternalEndpoint ep;
+    ep.loc = er.loc();
+    if (er.require("address")) er.get("address", ep.address);
+    er.get_labels("labels", ep.labels);
+    er.get_u32("weight", ep.weight, 1, 1u << 20);
+    er.finish();
+    e.endpoints.push_back(std::move(ep));
+  });
   if (e.resolution == model::Resolution::Static && e.endpoints.empty() && e.addresses.empty() &&
       !r.ctx().diags.full()) {
     r.ctx().diags.error(e.meta.loc, fmt::format("{}: resolution \"static\" needs endpoints or addresses", r.path()));

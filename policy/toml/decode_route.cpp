@@ -96,14 +96,11 @@ model::RouteDestination decode_destination_ref(TableReader& r, bool weighted) {
 }
 
 bool decode_destinations(TableReader& r, std::vector<model::RouteDestination>& out) {
-  const toml::array* a = r.table_array("to", r.ctx().limits.max_destinations_per_rule, "max_destinations_per_rule");
-  if (!a) return false;
-  for (const toml::node& n : *a) {
-    TableReader dr(r.ctx(), *n.as_table(), r.sub("to"));
-    out.push_back(decode_destination_ref(dr, true));
-    dr.finish();
-  }
-  return true;
+  return r.each_table("to", r.ctx().limits.max_destinations_per_rule, "max_destinations_per_rule",
+                      [&](TableReader& dr) {
+                        out.push_back(decode_destination_ref(dr, true));
+                        dr.finish();
+                      });
 }
 
 std::optional<model::Retries> decode_retries(TableReader& parent) {
@@ -245,12 +242,8 @@ model::HttpRule decode_http_rule(TableReader& r) {
   rule.loc = r.loc();
   r.get("name", rule.name);
   const Limits& limits = r.ctx().limits;
-  if (const toml::array* ms = r.table_array("match", limits.max_matches_per_rule, "max_matches_per_rule")) {
-    for (const toml::node& n : *ms) {
-      TableReader mr(r.ctx(), *n.as_table(), r.sub("match"));
-      rule.match.push_back(decode_http_match(mr));
-    }
-  }
+  r.each_table("match", limits.max_matches_per_rule, "max_matches_per_rule",
+               [&](TableReader& mr) { rule.match.push_back(decode_http_match(mr)); });
   decode_destinations(r, rule.to);
   r.get_duration("timeout", rule.timeout);
   rule.retries = decode_retries(r);
@@ -304,19 +297,16 @@ model::TcpRule decode_tcp_rule(TableReader& r) {
   model::TcpRule rule;
   rule.loc = r.loc();
   r.get("name", rule.name);
-  if (const toml::array* ms = r.table_array("match", r.ctx().limits.max_matches_per_rule, "max_matches_per_rule")) {
-    for (const toml::node& n : *ms) {
-      TableReader mr(r.ctx(), *n.as_table(), r.sub("match"));
-      model::TcpMatch m;
-      m.loc = mr.loc();
-      mr.get_port("port", m.port);
-      decode_cidrs(mr, "destination_subnets", m.destination_subnets);
-      mr.get_labels("source_labels", m.source_labels);
-      mr.get("source_namespace", m.source_namespace);
-      mr.finish();
-      rule.match.push_back(std::move(m));
-    }
-  }
+  r.each_table("match", r.ctx().limits.max_matches_per_rule, "max_matches_per_rule", [&](TableReader& mr) {
+    model::TcpMatch m;
+    m.loc = mr.loc();
+    mr.get_port("port", m.port);
+    decode_cidrs(mr, "destination_subnets", m.destination_subnets);
+    mr.get_labels("source_labels", m.source_labels);
+    mr.get("source_namespace", m.source_namespace);
+    mr.finish();
+    rule.match.push_back(std::move(m));
+  });
   if (r.require("to")) decode_destinations(r, rule.to);
   r.finish();
   return rule;

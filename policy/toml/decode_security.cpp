@@ -175,12 +175,8 @@ model::AuthzCondition decode_condition(TableReader& r) {
 
 template <class T>
 void decode_list(TableReader& r, std::string_view key, std::vector<T>& out, T (*one)(TableReader&)) {
-  const toml::array* a = r.table_array(key, r.ctx().limits.max_matches_per_rule, "max_matches_per_rule");
-  if (!a) return;
-  for (const toml::node& n : *a) {
-    TableReader sub(r.ctx(), *n.as_table(), r.sub(key));
-    out.push_back(one(sub));
-  }
+  r.each_table(key, r.ctx().limits.max_matches_per_rule, "max_matches_per_rule",
+               [&](TableReader& sub) { out.push_back(one(sub)); });
 }
 
 }  // namespace

@@ -83,6 +83,18 @@ class TableReader {
   // An array of tables ([[key]] or key = [{...}, ...]); null when absent or mistyped.
   // `limit_name` names the Limits field that bounds the count, for the message.
   const toml::array* table_array(std::string_view key, uint32_t max_items, std::string_view limit_name);
+  // Calls read_one(TableReader&) for each table of the array of tables at `key` (as
+  // table_array), each reader's path being this one's plus `key`. False when absent or mistyped.
+  template <class Fn>
+  bool each_table(std::string_view key, uint32_t max_items, std::string_view limit_name, Fn&& read_one) {
+    const toml::array* a = table_array(key, max_items, limit_name);
+    if (!a) return false;
+    for (const toml::node& n : *a) {
+      TableReader r(ctx_, *n.as_table(), sub(key));
+      read_one(r);
+    }
+    return true;
+  }
 
   // Reports every key of the table that no getter asked for.
   void finish();
