@@ -2,14 +2,12 @@
 // LocalTunnels: the HBONE connections this daemon dials to its own 15008 (a destination on
 // the same node) and the worker that dialled each one. A 15008 socket is shared by every
 // worker, so the worker that accepts the far end of such a tunnel is whichever took the
-// connection first — often the dialling worker itself, which then runs both ends of every
-// node-local flow (encrypt and decrypt, both relays) on one thread while the others idle.
-// The accepting worker asks here and, by the daemon's `runtime.local_tunnel_worker` setting,
-// hands the accepted socket on:
+// connection first. The accepting worker asks here and, by the daemon's
+// `runtime.local_tunnel_worker` setting, hands the accepted socket on:
+//   Same (default): to the worker that dialled it, so that one thread runs both ends: a
+//          request crosses no thread, which saves two wake-ups per round trip and their CPU;
 //   Other: when it dialled the tunnel itself, to another worker, so that the two ends run in
-//          parallel as they would between nodes (one connection can use two CPUs);
-//   Same:  to the worker that dialled it, so that one thread runs both ends: a request
-//          crosses no thread, which saves two wake-ups per round trip and their CPU.
+//          parallel as they would between nodes (one connection can use two CPUs).
 // Only performance depends on it: a miss leaves the connection where it was accepted.
 //
 // Thread-safe. Touched when a tunnel connection is dialled, accepted and closed, never per
@@ -39,7 +37,6 @@ class LocalTunnels {
   LocalTunnels& operator=(const LocalTunnels&) = delete;
 
   unsigned workers() const { return workers_; }
-  Placement placement() const { return placement_; }
 
   // Worker `worker` dialled `peer` (an address:15008) from local port `port`, before connect.
   void dialled(const base::SocketAddr& peer, uint16_t port, unsigned worker);
