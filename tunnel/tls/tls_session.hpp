@@ -104,8 +104,6 @@ class TlsSession {
   void fail_from_ssl(int ret);
   void set_failure(TlsFailure f, std::string detail);
   void rebind();  // points the SSL's ex_data and BIO at `this` after a move
-  static std::unique_ptr<uint8_t[]> take_staging();  // a 16 KiB staging record, reused per thread
-  static void give_staging(std::unique_ptr<uint8_t[]> b);
 
   std::shared_ptr<const TlsContext> ctx_;  // keeps the context (and its SSL_CTX) alive
   struct SslDeleter {

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <vector>
 
 #include <fmt/format.h>
 
+#include "tunnel/tls/block_pool.hpp"
 #include "tunnel/tls/tls_session.hpp"
 #include "tunnel/tls/x509_util.hpp"
 
@@ -166,28 +166,6 @@ void TlsSession::receive_eof() {
   }
 }
 
-namespace {
-
-// Staging records released by flushed sessions, kept per thread for the next session that
-// stages a partial record: a flow of a few small writes would otherwise allocate and free a
-// 16 KiB record each time (and glibc consolidates its fast bins on every such allocation).
-// Bounded, so an idle worker keeps at most this many.
-constexpr size_t kMaxSpareStaging = 8;
-thread_local std::vector<std::unique_ptr<uint8_t[]>> t_spare_staging;
-
-}  // namespace
-
-std::unique_ptr<uint8_t[]> TlsSession::take_staging() {
-  if (t_spare_staging.empty()) return std::make_unique_for_overwrite<uint8_t[]>(kMaxRecordPlaintext);
-  auto b = std::move(t_spare_staging.back());
-  t_spare_staging.pop_back();
-  return b;
-}
-
-void TlsSession::give_staging(std::unique_ptr<uint8_t[]> b) {
-  if (b && t_spare_staging.size() < kMaxSpareStaging) t_spare_staging.push_back(std::move(b));
-}
-
 void TlsSession::seal(std::span<const uint8_t> plaintext) {
   ERR_clear_error();
   int n = SSL_write(ssl_.get(), plaintext.data(), static_cast<int>(plaintext.size()));
@@ -221,7 +199,7 @@ void TlsSession::write(std::span<const uint8_t> p) {
   }
   p = p.subspan(whole);
   if (!p.empty() && state_ != TlsState::Failed) {
-    if (!staging_) staging_ = take_staging();
+    if (!staging_) staging_ = take_block(kMaxRecordPlaintext);  // reused per thread (block_pool.hpp)
     std::memcpy(staging_.get(), p.data(), p.size());
     staged_ = p.size();
   }
@@ -231,7 +209,7 @@ void TlsSession::flush() {
   if (staged_ == 0 || state_ == TlsState::Failed || state_ == TlsState::Handshaking) return;
   size_t n = std::exchange(staged_, 0);
   seal({staging_.get(), n});
-  give_staging(std::move(staging_));  // an idle session holds no staging memory
+  give_block(std::move(staging_), kMaxRecordPlaintext);  // an idle session holds no staging memory
 }
 
 void TlsSession::close() {
