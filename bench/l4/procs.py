@@ -213,8 +213,6 @@ def listening(port):
     return False
 
 
-
-
 class Meshd:
     """meshd with one [[relay]] per upstream; `relays` maps a name to its upstream (host, port)."""
 

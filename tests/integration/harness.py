@@ -35,8 +35,6 @@ def wait_for(pred, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-
-
 class Meshd:
     """One meshd process. `config` is the TOML body; admin paths are filled in."""
 

@@ -451,8 +451,6 @@ class Harness:
         sh("rm", "-rf", self.tmp, check=False)
 
 
-
-
 class Metrics:
     """A Prometheus text exposition. get(name, **labels) sums the samples of `name` whose
     labels include `labels` (None if there is none)."""
