@@ -37,9 +37,10 @@ class Rotation:
         if workers >= 2:
             # n2 runs with the default runtime.local_tunnel_worker = "same": the held connection's
             # tunnel, the only one n2 has dialled so far, is served by the worker that dialled it.
-            on = lambda d, gauge: [i for i in range(workers) if d.get(gauge, worker=str(i)) == 1]  # noqa: E731
-            d.until(lambda d: on(d, "meshd_worker_tunnels_dialled") and on(d, "meshd_worker_tunnels_accepted"))
-            dialled, served = on(d, "meshd_worker_tunnels_dialled"), on(d, "meshd_worker_tunnels_accepted")
+            d.until(lambda d: d.workers_with_one("meshd_worker_tunnels_dialled", workers) and
+                    d.workers_with_one("meshd_worker_tunnels_accepted", workers))
+            dialled = d.workers_with_one("meshd_worker_tunnels_dialled", workers)
+            served = d.workers_with_one("meshd_worker_tunnels_accepted", workers)
             self.c.check(len(dialled) == 1 and dialled == served,
                          f"local_tunnel_worker = \"same\" (default): the r1→r2 tunnel's two ends run on one worker "
                          f"(dialled on {dialled}, served on {served}, {workers} workers)")

@@ -66,8 +66,8 @@ class SameNode:
             if workers >= 2:
                 # Both ends are this meshd's, which runs with local_tunnel_worker = "other": the
                 # worker that dialled hands the accepted end to another one (LocalTunnels).
-                on = lambda gauge: [i for i in range(workers) if d.get(gauge, worker=str(i)) == 1]  # noqa: E731
-                dialled, served = on("meshd_worker_tunnels_dialled"), on("meshd_worker_tunnels_accepted")
+                dialled = d.workers_with_one("meshd_worker_tunnels_dialled", workers)
+                served = d.workers_with_one("meshd_worker_tunnels_accepted", workers)
                 self.c.check(len(dialled) == 1 and len(served) == 1 and dialled != served,
                              f"{fam} a→b: local_tunnel_worker = \"other\": the tunnel's two ends run on different workers "
                              f"(dialled on {dialled}, served on {served}, {workers} workers)")

@@ -58,6 +58,10 @@ class Delta:
     def get(self, name, **labels):
         return (self.after.get(name, **labels) or 0) - (self.before.get(name, **labels) or 0)
 
+    def workers_with_one(self, gauge, workers):
+        """The workers (of `workers`) whose per-worker `gauge` went up by exactly one."""
+        return [i for i in range(workers) if self.get(gauge, worker=str(i)) == 1]
+
     def until(self, pred, timeout=3.0):
         """Refreshes until pred(self) holds (counters are updated when meshd gets to it, which
         may be just after the client saw the outcome) or the timeout passes."""
