@@ -45,17 +45,17 @@ base::Status bind_relay(App::State& s, const config::RelaySettings& relay) {
   plan.listen = addr.to_string();
   plan.upstream = relay.upstream.to_string();
   plan.fds = std::move(fds);
-  plan.make_policy = [relay] {
+  plan.make_profile = [relay] {
     // A policy per worker: relays copy its shared_ptr, and per-worker copies keep that
     // reference count off other cores' cache lines.
-    auto p = std::make_shared<proxy::UpstreamPolicy>();
+    auto p = std::make_shared<proxy::DialProfile>();
     p->name = relay.name;
     p->connect_timeout = relay.connect_timeout;
     p->idle_timeout = relay.idle_timeout;
     return p;
   };
   base::SocketAddr upstream = relay.upstream;
-  plan.destination = [upstream](int) { return proxy::Destination::to(upstream); };
+  plan.destination = [upstream](int) { return proxy::FlowTarget::to(upstream); };
   auto id = install_listener(s, std::move(plan));
   if (!id) return base::fail(id.error());
   return base::ok();

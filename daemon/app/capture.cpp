@@ -4,8 +4,8 @@
 // removes workloads whose netns disappeared.
 #include <fmt/format.h>
 
-#include "daemon/app/decide.hpp"
-#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/decide.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/log.hpp"
 #include "daemon/datapath/capture.hpp"
@@ -58,9 +58,9 @@ CapturePorts capture_ports(const config::CaptureSettings& c) {
   return CapturePorts{c.outbound_port, c.inbound_port, c.tunnel_port};
 }
 
-std::shared_ptr<proxy::UpstreamPolicy> workload_policy(const App::State& s, const std::string& name,
+std::shared_ptr<proxy::DialProfile> workload_profile(const App::State& s, const std::string& name,
                                                        std::shared_ptr<base::Fd> netns, bool hop_to_app) {
-  auto p = std::make_shared<proxy::UpstreamPolicy>();
+  auto p = std::make_shared<proxy::DialProfile>();
   p->name = name;
   p->netns = std::move(netns);
   p->mark = s.settings.capture.mark;
@@ -106,7 +106,7 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     p.listen = fmt::format("{} in {}", addr ? addr->to_string() : "?", w.where);
     p.upstream = upstream;
     p.fds.push_back(std::move(fd));
-    p.make_policy = [&s, label, netns, inbound] { return workload_policy(s, label, netns, inbound); };
+    p.make_profile = [&s, label, netns, inbound] { return workload_profile(s, label, netns, inbound); };
     return p;
   };
   auto install = [&](ListenerPlan p) -> base::Status {
@@ -119,7 +119,7 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
   ListenerPlan out = plan("outbound", std::move(e.listeners.outbound), "original destination", false);
   out.destination = [resolver = cs.resolver, cookie = e.netns_cookie, ports, local](int fd) {
     auto dst = resolver.outbound(cookie, fd);
-    if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+    if (!dst) return proxy::FlowTarget::refuse(proxy::RejectReason::NoDestination);
     return decide_outbound(current_view(), local, *dst, ports, thread_random());
   };
   if (auto st = install(std::move(out)); !st) return st;
@@ -128,16 +128,16 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     ListenerPlan in = plan("inbound", std::move(e.listeners.inbound), "original destination, from 127.0.0.6", true);
     in.destination = [resolver = cs.resolver, ports, local](int fd) {
       auto dst = resolver.inbound(fd);
-      if (!dst) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+      if (!dst) return proxy::FlowTarget::refuse(proxy::RejectReason::NoDestination);
       auto client = io::peer_address(fd);
-      if (!client) return proxy::Destination::refuse(proxy::RejectReason::NoDestination);
+      if (!client) return proxy::FlowTarget::refuse(proxy::RejectReason::NoDestination);
       return decide_inbound_plaintext(current_view(), local, *client, *dst, ports);
     };
     if (auto st = install(std::move(in)); !st) return st;
   }
   if (e.listeners.tunnel) {
     ListenerPlan tun = plan("hbone", std::move(e.listeners.tunnel), "CONNECT authority, from 127.0.0.6", true);
-    tun.destination = [](int) { return proxy::Destination::refuse(proxy::RejectReason::NoDestination); };
+    tun.destination = [](int) { return proxy::FlowTarget::refuse(proxy::RejectReason::NoDestination); };
     auto server = std::make_shared<proxy::TunnelServerSpec>();
     server->tls = [id = w.identity]() -> std::shared_ptr<const tunnel::TlsContext> {
       const auto* ctx = current_view().contexts(id);

@@ -9,8 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 #include "daemon/app/state.hpp"
+#include "daemon/identity/credential_manager.hpp"
 #include "daemon/base/log.hpp"
 #include "daemon/identity/cert_files.hpp"
 

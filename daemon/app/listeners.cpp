@@ -25,7 +25,7 @@ base::Result<uint64_t> install_listener(App::State& s, ListenerPlan plan) {
   for (size_t i = 0; i < n; ++i) {
     auto stats = std::make_shared<proxy::RelayStats>();
     entry.stats.push_back(stats);
-    s.workers[i]->add_listener(proxy::ListenerSpec{entry.id, std::move(plan.fds[i]), plan.make_policy(), stats,
+    s.workers[i]->add_listener(proxy::ListenerSpec{entry.id, std::move(plan.fds[i]), plan.make_profile(), stats,
                                                    plan.destination, plan.tunnel_server});
   }
   s.listeners.push_back(std::move(entry));

@@ -5,7 +5,7 @@
 #include "daemon/app/process_stats.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/version.hpp"
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 
 namespace mesh::app {
 namespace {

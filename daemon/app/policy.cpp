@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/app/decide.hpp"
-#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/decide.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 #include "daemon/app/state.hpp"
 #include "daemon/base/log.hpp"
 #include "policy/explain.hpp"

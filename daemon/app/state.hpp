@@ -15,7 +15,9 @@
 #include "daemon/config/diagnostic.hpp"
 #include "daemon/config/settings.hpp"
 #include "daemon/io/loop.hpp"
-#include "daemon/proxy/local_tunnels.hpp"
+#include "daemon/proxy/decide.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
 #include "policy/compiled.hpp"
@@ -69,7 +71,15 @@ struct PolicyState;  // policy.cpp: the running policy snapshot and its reloads
 struct PolicyStateDeleter {
   void operator()(PolicyState* p) const;
 };
-struct MeshView;
+// The decisions and the mesh view live in daemon/proxy; the app builds and publishes them.
+using proxy::CapturePorts;
+using proxy::current_view;
+using proxy::install_view;
+using proxy::LocalWorkload;
+using proxy::MeshPeer;
+using proxy::MeshView;
+using proxy::still_allowed;
+using proxy::thread_random;
 struct ControlParts;  // control.cpp: signal reader, drainer, watchdog
 struct ControlPartsDeleter {
   void operator()(ControlParts* p) const;
@@ -113,7 +123,7 @@ struct App::State {
 struct ListenerPlan {
   std::string kind, name, listen, upstream;
   std::vector<base::Fd> fds;
-  std::function<std::shared_ptr<proxy::UpstreamPolicy>()> make_policy;  // one per worker
+  std::function<std::shared_ptr<proxy::DialProfile>()> make_profile;  // one per worker
   proxy::DestinationFn destination;
   std::shared_ptr<const proxy::TunnelServerSpec> tunnel_server;  // an HBONE (15008) listener
 };

@@ -47,10 +47,7 @@ struct IdentityStatus {
   std::string last_error;     // of the last failed reload or renewal; "" once one succeeds
 };
 
-struct TlsContexts {
-  std::shared_ptr<const tunnel::TlsContext> client;
-  std::shared_ptr<const tunnel::TlsContext> server;
-};
+using tunnel::TlsContexts;
 
 struct RefreshResult {
   size_t rotated = 0;  // identities now using new credentials

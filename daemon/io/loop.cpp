@@ -152,6 +152,7 @@ base::Status Loop::run() {
     run_deferred();
   }
   io_uring_submit(ring);
+  stop_.store(false, std::memory_order_relaxed);  // a later run() runs again (tests drive a loop in steps)
   return base::ok();
 }
 

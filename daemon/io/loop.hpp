@@ -42,7 +42,8 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
   ~Loop();
 
-  // Runs until request_stop(). Returns an error only if the ring itself fails.
+  // Runs until request_stop(); may be called again after it returns. Returns an error only
+  // if the ring itself fails.
   base::Status run();
   // Thread-safe. The loop finishes its current iteration and run() returns.
   void request_stop();

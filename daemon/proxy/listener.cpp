@@ -6,9 +6,9 @@
 
 #include "daemon/base/log.hpp"
 #include "daemon/io/socket.hpp"
-#include "daemon/proxy/local_tunnels.hpp"
-#include "daemon/proxy/stream_relay.hpp"
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
+#include "daemon/proxy/l4/splice.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 
 namespace mesh::proxy {
 
@@ -52,7 +52,7 @@ void Listener::accept_tunnel(base::Fd conn, const std::optional<TunnelConnection
   }
   // The connection may outlive this listener (unenroll): it keeps what it needs by value.
   WorkerContext* ctx = &ctx_;
-  auto on_request = [ctx, server = spec_.tunnel_server, policy = spec_.policy, stats = spec_.stats](
+  auto on_request = [ctx, server = spec_.tunnel_server, profile = spec_.profile, stats = spec_.stats](
                         TunnelConnection& c, tunnel::hbone::StreamId stream) {
     const tunnel::hbone::ConnectRequest* req = c.server().request(stream);
     if (req == nullptr) return;
@@ -63,12 +63,12 @@ void Listener::accept_tunnel(base::Fd conn, const std::optional<TunnelConnection
       c.pump();
       return;
     }
-    StreamRelay::inbound(*ctx, c, stream, policy, stats, d.upstream, std::move(d.attrs));
+    Splice::inbound(*ctx, c, stream, profile, stats, d.upstream, std::move(d.attrs));
   };
   auto* tunnel = TunnelConnection::accept(ctx_, *ctx_.tunnel_stats, std::move(tls), std::move(conn), ends,
                                           std::move(on_request), [ctx](TunnelConnection&) { ctx->budget.release(); });
   if (tunnel == nullptr) ctx_.budget.release();
-  else tunnel->set_owner(spec_.policy.get());
+  else tunnel->set_owner(spec_.profile.get());
 }
 
 // A tunnel this daemon dialled to its own node may belong on another worker: the one that
@@ -108,19 +108,19 @@ void Listener::on_accept(int res, uint32_t flags) {
     } else if (spec_.tunnel_server) {
       std::optional<TunnelConnection::SocketEnds> ends;
       if (!hand_off(conn, ends)) accept_tunnel(std::move(conn), ends);
-    } else if (Destination dst = spec_.destination(conn.get()); dst.reject != RejectReason::kCount) {
+    } else if (FlowTarget dst = spec_.destination(conn.get()); dst.reject != RejectReason::kCount) {
       ctx_.budget.release();
       io::set_reset_on_close(conn.get());
       stats.reject(dst.reject);
     } else if (dst.tunnel) {
-      StreamRelay::outbound(ctx_, *ctx_.pool, spec_.policy, spec_.stats, std::move(conn), std::move(dst.tunnel));
+      Splice::outbound(ctx_, *ctx_.pool, spec_.profile, spec_.stats, std::move(conn), std::move(dst.tunnel));
     } else {
-      Relay::start(ctx_, spec_.policy, spec_.stats, std::move(conn), dst.upstream, std::move(dst.attrs));
+      Splice::start(ctx_, spec_.profile, spec_.stats, std::move(conn), dst.upstream, std::move(dst.attrs));
     }
   } else if (res != -ECANCELED) {
     // EMFILE/ENFILE/ENOMEM: the multishot request ended. Back off instead of spinning.
     spec_.stats->accept_errors.inc();
-    base::log::warn("failed to accept on '{}': {}", spec_.policy->name, std::strerror(-res));
+    base::log::warn("failed to accept on '{}': {}", spec_.profile->name, std::strerror(-res));
     if (!armed_ && !stopping_) return ctx_.loop.schedule_after(retry_timer_, 100ms);
     // Stopping: fall through, so that the last completion closes the socket (closed()).
   }

@@ -3,7 +3,7 @@
 // workload's outbound or inbound capture port). Multishot accept; each connection is checked
 // against the drain flag and the daemon-wide budget, its upstream is decided by the
 // listener's DestinationFn (a fixed address, or the original destination that capture
-// recorded), and it is handed to a new Relay. Rejections are reset (RST) so the client fails
+// recorded), and it is handed to a new Splice. Rejections are reset (RST) so the client fails
 // fast, and counted. Runs on its worker's thread.
 #include <functional>
 #include <memory>
@@ -12,27 +12,27 @@
 #include "daemon/base/fd.hpp"
 #include "daemon/io/op.hpp"
 #include "daemon/io/timer_queue.hpp"
-#include "daemon/proxy/relay.hpp"
+#include "daemon/proxy/channel/dial_profile.hpp"
 #include "daemon/proxy/relay_stats.hpp"
-#include "daemon/proxy/tunnel_connection.hpp"
-#include "daemon/proxy/tunnel_pool.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
 namespace mesh::proxy {
 
 // Where an accepted connection goes, or why it goes nowhere: straight to `upstream` over
 // TCP, or through an HBONE tunnel when `tunnel` is set.
-struct Destination {
+struct FlowTarget {
   base::SocketAddr upstream;
   RejectReason reject = RejectReason::kCount;  // kCount: not rejected
   std::shared_ptr<const OutboundTunnel> tunnel;
   std::optional<FlowAttrs> attrs;              // set for inbound connections: re-checked on policy changes
 
-  static Destination to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr, std::nullopt}; }
-  static Destination through(std::shared_ptr<const OutboundTunnel> t) {
+  static FlowTarget to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr, std::nullopt}; }
+  static FlowTarget through(std::shared_ptr<const OutboundTunnel> t) {
     return {{}, RejectReason::kCount, std::move(t), std::nullopt};
   }
-  static Destination refuse(RejectReason reason) { return {{}, reason, nullptr, std::nullopt}; }
+  static FlowTarget refuse(RejectReason reason) { return {{}, reason, nullptr, std::nullopt}; }
 };
 
 // The server side of a 15008 listener: which certificate to present, and what to do with
@@ -52,12 +52,12 @@ struct TunnelServerSpec {
 };
 
 // Called on the worker thread right after accept with the accepted socket.
-using DestinationFn = std::function<Destination(int accepted_fd)>;
+using DestinationFn = std::function<FlowTarget(int accepted_fd)>;
 
 struct ListenerSpec {
   uint64_t id = 0;                              // chosen by the caller; unique per worker
   base::Fd fd;                                  // the listening socket (this worker's own)
-  std::shared_ptr<const UpstreamPolicy> policy;
+  std::shared_ptr<const DialProfile> profile;
   std::shared_ptr<RelayStats> stats;            // this worker's stats for this listener
   DestinationFn destination;                    // relays and captured ports
   std::shared_ptr<const TunnelServerSpec> tunnel_server;  // set for an HBONE (15008) listener
@@ -77,7 +77,7 @@ class Listener final : private io::Timer::Handler {
   bool closed() const { return !spec_.fd.valid(); }
   uint64_t id() const { return spec_.id; }
   const RelayStats& stats() const { return *spec_.stats; }
-  const UpstreamPolicy& policy() const { return *spec_.policy; }
+  const DialProfile& profile() const { return *spec_.profile; }
   // Serves a 15008 connection another worker accepted (see LocalTunnels). False when this
   // listener is not a 15008 one or is stopping; `conn` is then left to the caller to refuse.
   bool adopt_tunnel(base::Fd& conn);

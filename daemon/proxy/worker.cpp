@@ -1,7 +1,7 @@
 #include "daemon/proxy/worker.hpp"
 
 #include "daemon/base/log.hpp"
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 
 namespace mesh::proxy {
 
@@ -65,11 +65,11 @@ void Worker::remove_listener(uint64_t id, bool abort) {
     auto it = listeners_.find(id);
     if (it == listeners_.end()) return;
     if (abort) {
-      const UpstreamPolicy* policy = &it->second->policy();
-      abort_where([](const Flow& r, const void* p) { return &r.policy() == p; }, policy, CloseReason::Unenrolled);
+      const DialProfile* profile = &it->second->profile();
+      abort_where([](const Flow& r, const void* p) { return &r.profile() == p; }, profile, CloseReason::Unenrolled);
       for (TunnelConnection* t = ctx_->tunnels.front(); t != nullptr;) {
         TunnelConnection* next = base::IntrusiveList<TunnelConnection>::next(*t);
-        if (t->owner() == policy) t->close();
+        if (t->owner() == profile) t->close();
         t = next;
       }
     }

@@ -12,9 +12,9 @@
 #include "daemon/io/buffer_ring.hpp"
 #include "daemon/io/loop.hpp"
 #include "daemon/proxy/listener.hpp"
-#include "daemon/proxy/local_tunnels.hpp"
-#include "daemon/proxy/relay.hpp"
-#include "daemon/proxy/tunnel_pool.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
+#include "daemon/proxy/channel/dial_profile.hpp"
+#include "daemon/proxy/hbone/tunnel_pool.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
 namespace mesh::proxy {

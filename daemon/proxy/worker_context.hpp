@@ -16,7 +16,7 @@
 
 namespace mesh::proxy {
 
-struct UpstreamPolicy;
+struct DialProfile;
 class TunnelConnection;
 class TunnelPool;
 class LocalTunnels;
@@ -32,15 +32,16 @@ struct FlowAttrs {
   base::SocketAddr destination;
 };
 
-// Flow: anything a worker may have to abort (drain deadline, unenroll, policy change): a
-// plain relay or a tunnelled stream. Linked into its worker's list for as long as it lives.
+// Flow: anything a worker may have to abort (drain deadline, unenroll, policy change): an
+// L4 splice, later an HTTP connection (see channel/channel_flow.hpp). Linked into its worker's list for as long as it lives.
 class Flow : public base::IntrusiveListNode<Flow> {
  public:
   // Inbound flows carry the attributes they were authorized with; others return null.
   const FlowAttrs* attrs() const { return attrs_ ? &*attrs_ : nullptr; }
 
   virtual void abort(CloseReason reason) = 0;
-  virtual const UpstreamPolicy& policy() const = 0;
+  // The listener's dial profile: how a removed listener finds its flows.
+  virtual const DialProfile& profile() const = 0;
   // The loop has stopped for good (daemon exit): free everything now. No completion will
   // arrive any more, so in-flight counts no longer matter.
   virtual void discard() = 0;

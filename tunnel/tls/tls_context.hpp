@@ -60,4 +60,10 @@ class TlsContext {
   mutable VerifiedChainCache chain_cache_;
 };
 
+// The two contexts of one identity: as a client (dialling a peer) and as a server (15008).
+struct TlsContexts {
+  std::shared_ptr<const TlsContext> client;
+  std::shared_ptr<const TlsContext> server;
+};
+
 }  // namespace mesh::tunnel

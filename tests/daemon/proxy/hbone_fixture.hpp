@@ -5,7 +5,7 @@
 // relays each CONNECT to `upstream` — with TLS contexts from the test PKI.
 #include <string>
 
-#include "daemon/proxy/stream_relay.hpp"
+#include "daemon/proxy/l4/splice.hpp"
 #include "tests/daemon/proxy/relay_fixture.hpp"
 #include "tests/support/tls_test_pki.hpp"
 
@@ -27,13 +27,14 @@ inline std::string pattern(size_t n, unsigned seed) {
 // A worker serving an outbound listener that tunnels everything to its own 15008 listener,
 // which relays each CONNECT to `upstream`.
 struct HboneFixture {
-  explicit HboneFixture(base::SocketAddr upstream) : budget(1000) {
+  explicit HboneFixture(base::SocketAddr upstream, base::Duration idle = 1h) : budget(1000) {
     auto w = proxy::Worker::create({.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = 64}, budget);
     REQUIRE(w);
     worker = std::move(*w);
-    auto policy = std::make_shared<proxy::UpstreamPolicy>();
+    auto policy = std::make_shared<proxy::DialProfile>();
     policy->name = "test";
     policy->connect_timeout = 5s;
+    policy->idle_timeout = idle;
 
     auto hl = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
     REQUIRE(hl);
@@ -56,7 +57,7 @@ struct HboneFixture {
     target->tls = pki.client_ctx(kClientId);
     target->authority = upstream.to_string();
     worker->add_listener(proxy::ListenerSpec{2, std::move(*ol), policy, out_stats,
-                                             [target](int) { return proxy::Destination::through(target); }, nullptr});
+                                             [target](int) { return proxy::FlowTarget::through(target); }, nullptr});
     thread = std::thread([this] { REQUIRE(worker->run()); });
   }
   ~HboneFixture() {

@@ -47,7 +47,7 @@ TEST_CASE("after stop_accepting the listener is closed and open connections cont
 TEST_CASE("a destination function can refuse a connection with a counted reason") {
   Upstream up([](int) {}, 0);
   RelayFixture relay(up.addr, std::chrono::hours(1), 10, std::chrono::seconds(5), 64,
-                     [](int) { return proxy::Destination::refuse(proxy::RejectReason::NoDestination); });
+                     [](int) { return proxy::FlowTarget::refuse(proxy::RejectReason::NoDestination); });
   base::Fd c = connect_to(relay.listen);
   std::string got;
   CHECK_FALSE(read_to_eof(c.get(), got));

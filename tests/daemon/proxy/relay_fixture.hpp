@@ -85,11 +85,11 @@ struct RelayFixture {
     auto l = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
     REQUIRE(l);
     listen = io::local_address(l->get()).value();
-    auto policy = std::make_shared<proxy::UpstreamPolicy>();
+    auto policy = std::make_shared<proxy::DialProfile>();
     policy->name = "test";
     policy->connect_timeout = connect_timeout;
     policy->idle_timeout = idle;
-    if (!destination) destination = [upstream](int) { return proxy::Destination::to(upstream); };
+    if (!destination) destination = [upstream](int) { return proxy::FlowTarget::to(upstream); };
     worker->add_listener(proxy::ListenerSpec{1, std::move(*l), policy, stats_ptr, std::move(destination)});
     thread = std::thread([this] { REQUIRE(worker->run()); });
   }

@@ -1,13 +1,13 @@
-#include "daemon/app/decide.hpp"
+#include "daemon/proxy/decide.hpp"
 
 #include <algorithm>
 #include <random>
 
-namespace mesh::app {
+namespace mesh::proxy {
 namespace {
 
-using proxy::Destination;
-using proxy::RejectReason;
+
+
 
 // An endpoint's address in the family the client used, else its first one.
 const base::IpAddr* address_for(const policy::Workload& w, const base::IpAddr& like) {
@@ -17,34 +17,34 @@ const base::IpAddr* address_for(const policy::Workload& w, const base::IpAddr& l
   return w.addresses.empty() ? nullptr : &w.addresses.front();
 }
 
-Destination tunnel_to(const MeshView& view, const LocalWorkload& source, const tunnel::SpiffeId& peer,
+FlowTarget tunnel_to(const MeshView& view, const LocalWorkload& source, const tunnel::SpiffeId& peer,
                       const base::SocketAddr& target, const CapturePorts& ports) {
   const auto* ctx = source.identity.str().empty() ? nullptr : view.contexts(source.identity);
-  if (ctx == nullptr) return Destination::refuse(RejectReason::NoCertificate);
-  auto t = std::make_shared<proxy::OutboundTunnel>();
+  if (ctx == nullptr) return FlowTarget::refuse(RejectReason::NoCertificate);
+  auto t = std::make_shared<OutboundTunnel>();
   t->key.source = source.identity;
   t->key.destinations = {peer};
   t->key.node = base::SocketAddr(target.ip(), ports.tunnel);
   t->tls = ctx->client;
   t->authority = target.to_string();
-  return Destination::through(std::move(t));
+  return FlowTarget::through(std::move(t));
 }
 
 // To a workload: through HBONE when it is meshed (and we have identities), else plain TCP.
-Destination to_workload(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& target,
+FlowTarget to_workload(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& target,
                         const CapturePorts& ports) {
   const MeshPeer* peer = view.peer(target.ip());
   if (peer != nullptr && peer->hbone && !view.tls.empty()) return tunnel_to(view, source, peer->identity, target, ports);
-  return Destination::to(target);
+  return FlowTarget::to(target);
 }
 
 // A connection to a service VIP goes to one of its endpoints (ztunnel's L4 load balancing: a
 // random pick), honouring a TCP route that sends the port to a subset or another service.
-Destination to_service(const MeshView& view, const policy::CompiledPolicy& p, const policy::Service& svc,
+FlowTarget to_service(const MeshView& view, const policy::CompiledPolicy& p, const policy::Service& svc,
                        const LocalWorkload& source, const base::SocketAddr& dst, const CapturePorts& ports,
                        policy::RandomSource& random) {
   const policy::model::ServicePort* port = svc.port(dst.port());
-  if (port == nullptr) return Destination::refuse(RejectReason::NoDestination);
+  if (port == nullptr) return FlowTarget::refuse(RejectReason::NoDestination);
   const policy::Service* target_svc = &svc;
   const std::vector<uint32_t>* endpoints = &svc.endpoints;
   uint16_t service_port = dst.port();
@@ -54,20 +54,20 @@ Destination to_service(const MeshView& view, const policy::CompiledPolicy& p, co
   }
   policy::TcpRouteQuery q{svc.hostname, dst.port(), dst.ip(), src, policy::kMeshGateway};
   auto route = policy::select_tcp_route(p, q, random);
-  if (route.outcome == policy::RouteOutcome::NoMatch) return Destination::refuse(RejectReason::NoDestination);
+  if (route.outcome == policy::RouteOutcome::NoMatch) return FlowTarget::refuse(RejectReason::NoDestination);
   if (route.outcome == policy::RouteOutcome::Matched && route.target != nullptr) {
-    if (route.target->service == nullptr) return Destination::refuse(RejectReason::NoDestination);  // external: not here
+    if (route.target->service == nullptr) return FlowTarget::refuse(RejectReason::NoDestination);  // external: not here
     target_svc = route.target->service;
     endpoints = route.target->subset ? &route.target->subset->endpoints : &target_svc->endpoints;
     if (route.target->port != 0) service_port = route.target->port;
     port = target_svc->port(service_port);
-    if (port == nullptr) return Destination::refuse(RejectReason::NoDestination);
+    if (port == nullptr) return FlowTarget::refuse(RejectReason::NoDestination);
   }
-  if (endpoints->empty()) return Destination::refuse(RejectReason::PeerUnavailable);
+  if (endpoints->empty()) return FlowTarget::refuse(RejectReason::PeerUnavailable);
   const auto& all = p.workloads().all();
   const policy::Workload& w = all[(*endpoints)[random.next() % endpoints->size()]];
   const base::IpAddr* ip = address_for(w, dst.ip());
-  if (ip == nullptr) return Destination::refuse(RejectReason::PeerUnavailable);
+  if (ip == nullptr) return FlowTarget::refuse(RejectReason::PeerUnavailable);
   uint16_t target_port = port->target_port != 0 ? port->target_port : port->port;
   return to_workload(view, source, base::SocketAddr(*ip, target_port), ports);
 }
@@ -83,10 +83,10 @@ bool denied(const policy::AuthzDecision& d) { return d.verdict == policy::Verdic
 
 bool LocalWorkload::owns(const base::IpAddr& ip) const { return std::find(ips.begin(), ips.end(), ip) != ips.end(); }
 
-Destination decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
+FlowTarget decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
                             const CapturePorts& ports, policy::RandomSource& random) {
   bool to_self = dst.ip().is_loopback() || source.owns(dst.ip());
-  if (to_self && ports.own(dst.port())) return Destination::refuse(RejectReason::SelfCall);
+  if (to_self && ports.own(dst.port())) return FlowTarget::refuse(RejectReason::SelfCall);
   if (view.policy) {
     if (const policy::Service* svc = view.policy->services().by_vip(dst.ip())) {
       return to_service(view, *view.policy, *svc, source, dst, ports, random);
@@ -95,21 +95,21 @@ Destination decide_outbound(const MeshView& view, const LocalWorkload& source, c
   return to_workload(view, source, dst, ports);
 }
 
-Destination decide_inbound_plaintext(const MeshView& view, const LocalWorkload&, const base::SocketAddr& client,
+FlowTarget decide_inbound_plaintext(const MeshView& view, const LocalWorkload&, const base::SocketAddr& client,
                                      const base::SocketAddr& dst, const CapturePorts& ports) {
-  if (ports.own(dst.port())) return Destination::refuse(RejectReason::SelfCall);
-  proxy::FlowAttrs attrs{"", client, dst};
+  if (ports.own(dst.port())) return FlowTarget::refuse(RejectReason::SelfCall);
+  FlowAttrs attrs{"", client, dst};
   if (!still_allowed(view, attrs)) {
     const auto* p = view.policy.get();
     auto mtls = policy::peer_authentication(*p, p->workloads().by_ip(dst.ip()), dst.port());
-    return Destination::refuse(mtls.mode == policy::model::MtlsMode::Strict ? RejectReason::Plaintext : RejectReason::Denied);
+    return FlowTarget::refuse(mtls.mode == policy::model::MtlsMode::Strict ? RejectReason::Plaintext : RejectReason::Denied);
   }
-  Destination d = Destination::to(dst);
+  FlowTarget d = FlowTarget::to(dst);
   d.attrs = std::move(attrs);
   return d;
 }
 
-proxy::InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload& dest,
+InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload& dest,
                                              const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
                                              const base::SocketAddr& remote, const base::SocketAddr& local,
                                              const CapturePorts& ports) {
@@ -118,12 +118,12 @@ proxy::InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWo
   const base::SocketAddr& target = *request.target;
   if (!(target.ip() == local.ip() || dest.owns(target.ip()))) return {400, {}, RejectReason::NoDestination, std::nullopt};
   if (ports.own(target.port())) return {400, {}, RejectReason::SelfCall, std::nullopt};
-  proxy::FlowAttrs attrs{peer.str(), remote, target};
+  FlowAttrs attrs{peer.str(), remote, target};
   if (!still_allowed(view, attrs)) return {401, {}, RejectReason::Denied, std::nullopt};  // as ztunnel answers
   return {200, target, RejectReason::kCount, std::move(attrs)};
 }
 
-bool still_allowed(const MeshView& view, const proxy::FlowAttrs& a) {
+bool still_allowed(const MeshView& view, const FlowAttrs& a) {
   if (!view.policy) return true;
   const policy::CompiledPolicy& p = *view.policy;
   auto attrs = attrs_for(p, a.source_identity, a.source, a.destination);
@@ -140,4 +140,4 @@ policy::RandomSource& thread_random() {
   return random;
 }
 
-}  // namespace mesh::app
+}  // namespace mesh::proxy

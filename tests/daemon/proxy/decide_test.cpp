@@ -1,7 +1,8 @@
-#include "daemon/app/decide.hpp"
+#include "daemon/proxy/decide.hpp"
 
 #include <doctest/doctest.h>
 
+#include "daemon/identity/credential_manager.hpp"
 #include "policy/toml/codec.hpp"
 
 using namespace mesh;
@@ -75,15 +76,15 @@ struct ViewFixture {
     view.tls[id("spiffe://cluster.local/ns/shop/sa/web")] = *creds.contexts(id("spiffe://cluster.local/ns/shop/sa/web"));
     for (const auto& w : view.policy->workloads().all()) {
       if (w.protocol != policy::model::WorkloadProtocol::Hbone) continue;
-      for (const auto& ip : w.addresses) view.peers[ip] = app::MeshPeer{id(w.identity.c_str()), true};
+      for (const auto& ip : w.addresses) view.peers[ip] = proxy::MeshPeer{id(w.identity.c_str()), true};
     }
   }
   base::FakeClock clock;
   identity::CredentialManager creds{clock};
-  app::MeshView view;
-  app::LocalWorkload web{id("spiffe://cluster.local/ns/shop/sa/web"),
+  proxy::MeshView view;
+  proxy::LocalWorkload web{id("spiffe://cluster.local/ns/shop/sa/web"),
                          {base::IpAddr::parse("198.18.1.11").value(), base::IpAddr::parse("2001:db8:1::11").value()}};
-  app::CapturePorts ports;
+  proxy::CapturePorts ports;
 };
 
 struct Fixed final : policy::RandomSource {
@@ -98,7 +99,7 @@ base::SocketAddr addr(const char* text) { return base::SocketAddr::parse(text).v
 TEST_CASE("a connection to a meshed workload goes through HBONE to its 15008, expecting its identity") {
   ViewFixture f;
   Fixed r;
-  auto d = app::decide_outbound(f.view, f.web, addr("198.18.2.11:8080"), f.ports, r);
+  auto d = proxy::decide_outbound(f.view, f.web, addr("198.18.2.11:8080"), f.ports, r);
   REQUIRE(d.tunnel);
   CHECK(d.tunnel->key.node == addr("198.18.2.11:15008"));
   CHECK(d.tunnel->authority == "198.18.2.11:8080");
@@ -112,9 +113,9 @@ TEST_CASE("a service VIP goes to one of its endpoints on the target port") {
   ViewFixture f;
   Fixed r;
   r.value = 0;
-  auto first = app::decide_outbound(f.view, f.web, addr("198.19.0.10:80"), f.ports, r);
+  auto first = proxy::decide_outbound(f.view, f.web, addr("198.19.0.10:80"), f.ports, r);
   r.value = 1;
-  auto second = app::decide_outbound(f.view, f.web, addr("198.19.0.10:80"), f.ports, r);
+  auto second = proxy::decide_outbound(f.view, f.web, addr("198.19.0.10:80"), f.ports, r);
   REQUIRE(first.tunnel);
   REQUIRE(second.tunnel);
   CHECK(first.tunnel->authority == "198.18.2.11:8080");
@@ -124,17 +125,17 @@ TEST_CASE("a service VIP goes to one of its endpoints on the target port") {
 TEST_CASE("a port the service does not declare is refused") {
   ViewFixture f;
   Fixed r;
-  CHECK(app::decide_outbound(f.view, f.web, addr("198.19.0.10:81"), f.ports, r).reject == RejectReason::NoDestination);
+  CHECK(proxy::decide_outbound(f.view, f.web, addr("198.19.0.10:81"), f.ports, r).reject == RejectReason::NoDestination);
 }
 
 TEST_CASE("plain-TCP workloads and unknown destinations are reached directly") {
   ViewFixture f;
   Fixed r;
-  auto legacy = app::decide_outbound(f.view, f.web, addr("198.18.3.11:5432"), f.ports, r);
+  auto legacy = proxy::decide_outbound(f.view, f.web, addr("198.18.3.11:5432"), f.ports, r);
   CHECK_FALSE(legacy.tunnel);
   CHECK(legacy.reject == RejectReason::kCount);
   CHECK(legacy.upstream == addr("198.18.3.11:5432"));
-  auto outside = app::decide_outbound(f.view, f.web, addr("198.18.99.1:443"), f.ports, r);
+  auto outside = proxy::decide_outbound(f.view, f.web, addr("198.18.99.1:443"), f.ports, r);
   CHECK_FALSE(outside.tunnel);
   CHECK(outside.upstream == addr("198.18.99.1:443"));
 }
@@ -142,63 +143,63 @@ TEST_CASE("plain-TCP workloads and unknown destinations are reached directly") {
 TEST_CASE("a source without a certificate may not reach meshed workloads") {
   ViewFixture f;
   Fixed r;
-  app::LocalWorkload nameless{id("spiffe://cluster.local/ns/shop/sa/nobody"), {}};
-  CHECK(app::decide_outbound(f.view, nameless, addr("198.18.2.11:8080"), f.ports, r).reject ==
+  proxy::LocalWorkload nameless{id("spiffe://cluster.local/ns/shop/sa/nobody"), {}};
+  CHECK(proxy::decide_outbound(f.view, nameless, addr("198.18.2.11:8080"), f.ports, r).reject ==
         RejectReason::NoCertificate);
 }
 
 TEST_CASE("calls to meshd's own ports are refused as loops") {
   ViewFixture f;
   Fixed r;
-  CHECK(app::decide_outbound(f.view, f.web, addr("127.0.0.1:15001"), f.ports, r).reject == RejectReason::SelfCall);
-  CHECK(app::decide_outbound(f.view, f.web, addr("198.18.1.11:15008"), f.ports, r).reject == RejectReason::SelfCall);
+  CHECK(proxy::decide_outbound(f.view, f.web, addr("127.0.0.1:15001"), f.ports, r).reject == RejectReason::SelfCall);
+  CHECK(proxy::decide_outbound(f.view, f.web, addr("198.18.1.11:15008"), f.ports, r).reject == RejectReason::SelfCall);
 }
 
 TEST_CASE("HBONE inbound: authorization by principal, target checks, and their statuses") {
   ViewFixture f;
-  app::LocalWorkload cart{id("spiffe://cluster.local/ns/shop/sa/cart"), {base::IpAddr::parse("198.18.2.11").value()}};
+  proxy::LocalWorkload cart{id("spiffe://cluster.local/ns/shop/sa/cart"), {base::IpAddr::parse("198.18.2.11").value()}};
   tunnel::hbone::ConnectRequest req;
   req.target = addr("198.18.2.11:8080");
   auto local = addr("198.18.2.11:15008");
   auto remote = addr("198.18.1.11:40000");
-  auto ok = app::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports);
+  auto ok = proxy::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports);
   CHECK(ok.status == 200);
   CHECK(ok.upstream == addr("198.18.2.11:8080"));
   REQUIRE(ok.attrs);
   CHECK(ok.attrs->source_identity == "spiffe://cluster.local/ns/shop/sa/web");
-  auto denied = app::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/evil"), remote, local, f.ports);
+  auto denied = proxy::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/evil"), remote, local, f.ports);
   CHECK(denied.status == 401);
   CHECK(denied.reject == RejectReason::Denied);
   req.target = addr("198.18.2.12:8080");  // another workload: not this connection's
-  CHECK(app::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).status == 400);
+  CHECK(proxy::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).status == 400);
   req.target = addr("198.18.2.11:15006");
-  CHECK(app::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).reject ==
+  CHECK(proxy::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).reject ==
         RejectReason::SelfCall);
   req.target.reset();
-  CHECK(app::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).status == 400);
+  CHECK(proxy::decide_inbound_tunnel(f.view, cart, req, id("spiffe://cluster.local/ns/shop/sa/web"), remote, local, f.ports).status == 400);
 }
 
 TEST_CASE("plaintext inbound: denied by an ALLOW policy that needs a principal, refused under STRICT") {
   ViewFixture f;
-  app::LocalWorkload cart{id("spiffe://cluster.local/ns/shop/sa/cart"), {base::IpAddr::parse("198.18.2.11").value()}};
-  auto d = app::decide_inbound_plaintext(f.view, cart, addr("198.18.1.11:40000"), addr("198.18.2.11:8080"), f.ports);
+  proxy::LocalWorkload cart{id("spiffe://cluster.local/ns/shop/sa/cart"), {base::IpAddr::parse("198.18.2.11").value()}};
+  auto d = proxy::decide_inbound_plaintext(f.view, cart, addr("198.18.1.11:40000"), addr("198.18.2.11:8080"), f.ports);
   CHECK(d.reject == RejectReason::Denied);
-  app::LocalWorkload web = f.web;
-  auto open = app::decide_inbound_plaintext(f.view, web, addr("198.18.2.11:40000"), addr("198.18.1.11:8080"), f.ports);
+  proxy::LocalWorkload web = f.web;
+  auto open = proxy::decide_inbound_plaintext(f.view, web, addr("198.18.2.11:40000"), addr("198.18.1.11:8080"), f.ports);
   CHECK(open.reject == RejectReason::kCount);
   REQUIRE(open.attrs);
   f.view.policy = compile(std::string(kPolicy) +
                           "\n[[peer_authentication]]\nname = \"strict\"\nnamespace = \"shop\"\nmode = \"strict\"\n");
-  auto strict = app::decide_inbound_plaintext(f.view, web, addr("198.18.2.11:40000"), addr("198.18.1.11:8080"), f.ports);
+  auto strict = proxy::decide_inbound_plaintext(f.view, web, addr("198.18.2.11:40000"), addr("198.18.1.11:8080"), f.ports);
   CHECK(strict.reject == RejectReason::Plaintext);
 }
 
 TEST_CASE("a connection allowed by one policy is refused by a stricter one") {
   ViewFixture f;
   proxy::FlowAttrs attrs{"spiffe://cluster.local/ns/shop/sa/web", addr("198.18.1.11:40000"), addr("198.18.2.11:8080")};
-  CHECK(app::still_allowed(f.view, attrs));
+  CHECK(proxy::still_allowed(f.view, attrs));
   std::string stricter = kPolicy;
   stricter.replace(stricter.find("cluster.local/ns/shop/sa/web\"]"), 28, "cluster.local/ns/shop/sa/adm");
   f.view.policy = compile(stricter);
-  CHECK_FALSE(app::still_allowed(f.view, attrs));
+  CHECK_FALSE(proxy::still_allowed(f.view, attrs));
 }

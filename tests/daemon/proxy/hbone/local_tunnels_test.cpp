@@ -1,5 +1,5 @@
 // LocalTunnels: which worker dialled a node-local tunnel, and where its accepted end goes.
-#include "daemon/proxy/local_tunnels.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -11,12 +11,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 #include "tunnel/hbone/connection_pool.hpp"
 
 namespace mesh::proxy {
 
-struct UpstreamPolicy;
+struct DialProfile;
 
 // Where a captured outbound connection is tunnelled: decided per connection by the app.
 struct OutboundTunnel {
@@ -42,8 +42,8 @@ class TunnelPool final : private io::Timer::Handler {
   TunnelPool& operator=(const TunnelPool&) = delete;
   ~TunnelPool();
 
-  // Calls waiter.on_tunnel() now or later. `policy` says how to dial (netns, mark, timeout).
-  void acquire(std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const UpstreamPolicy> policy,
+  // Calls waiter.on_tunnel() now or later. `profile` says how to dial (netns, mark, timeout).
+  void acquire(std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const DialProfile> profile,
                Waiter& waiter);
   void cancel(Waiter& waiter);
   // A stream counted for `conn` has ended.
@@ -55,7 +55,7 @@ class TunnelPool final : private io::Timer::Handler {
  private:
   struct Pending {
     std::shared_ptr<const OutboundTunnel> target;
-    std::shared_ptr<const UpstreamPolicy> policy;
+    std::shared_ptr<const DialProfile> profile;
     Waiter* waiter;
   };
   void attempt(Pending pending);

@@ -1,11 +1,11 @@
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 
 #include <cerrno>
 #include <cstring>
 
 #include "daemon/base/clock.hpp"
 #include "daemon/base/log.hpp"
-#include "daemon/proxy/local_tunnels.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
 
 namespace mesh::proxy {
 

@@ -110,7 +110,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   void close();
   // The loop has stopped for good (daemon exit): free now, touching no handler.
   void discard();
-  // What this connection serves (an accepted one: its listener's policy), so that removing
+  // What this connection serves (an accepted one: its listener's dial profile), so that removing
   // the listener can close it.
   void set_owner(const void* owner) { owner_ = owner; }
   const void* owner() const { return owner_; }

@@ -1,7 +1,7 @@
-#include "daemon/proxy/tunnel_pool.hpp"
+#include "daemon/proxy/hbone/tunnel_pool.hpp"
 
 #include "daemon/base/log.hpp"
-#include "daemon/proxy/relay.hpp"
+#include "daemon/proxy/channel/dial_profile.hpp"
 
 namespace mesh::proxy {
 
@@ -13,9 +13,9 @@ TunnelPool::TunnelPool(WorkerContext& ctx, TunnelStats& stats)
 
 TunnelPool::~TunnelPool() = default;
 
-void TunnelPool::acquire(std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const UpstreamPolicy> policy,
+void TunnelPool::acquire(std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const DialProfile> profile,
                          Waiter& waiter) {
-  attempt(Pending{std::move(target), std::move(policy), &waiter});
+  attempt(Pending{std::move(target), std::move(profile), &waiter});
   if (!idle_timer_.armed()) ctx_.loop.schedule_after(idle_timer_, 30s);
 }
 
@@ -46,7 +46,7 @@ void TunnelPool::attempt(Pending pending) {
 }
 
 void TunnelPool::dial(hbone::ConnId id, Pending pending) {
-  const UpstreamPolicy& p = *pending.policy;
+  const DialProfile& p = *pending.profile;
   TunnelConnection::DialSpec spec;
   spec.peer = pending.target->key.node;
   spec.netns = p.netns;

@@ -1,4 +1,4 @@
-#include "daemon/proxy/local_tunnels.hpp"
+#include "daemon/proxy/hbone/local_tunnels.hpp"
 
 namespace mesh::proxy {
 

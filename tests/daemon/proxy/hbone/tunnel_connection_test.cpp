@@ -1,7 +1,7 @@
 // TunnelConnection on a real 15008 listener (the HboneFixture's worker), driven by a TLS
 // client written directly against BoringSSL so the test can send what our own engines never
 // would: bytes that are not HTTP/2, and malformed frames.
-#include "daemon/proxy/tunnel_connection.hpp"
+#include "daemon/proxy/hbone/tunnel_connection.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>

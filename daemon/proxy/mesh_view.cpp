@@ -1,6 +1,6 @@
-#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 
-namespace mesh::app {
+namespace mesh::proxy {
 namespace {
 
 const std::shared_ptr<const MeshView>& empty_view() {
@@ -16,4 +16,4 @@ const MeshView& current_view() { return t_view ? *t_view : *empty_view(); }
 
 void install_view(std::shared_ptr<const MeshView> view) { t_view = std::move(view); }
 
-}  // namespace mesh::app
+}  // namespace mesh::proxy

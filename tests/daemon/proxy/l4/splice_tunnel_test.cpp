@@ -1,8 +1,8 @@
-// StreamRelay end to end on one worker, both hops in-process as on a single meshd node:
+// Splices over HBONE end to end on one worker, both hops in-process as on a single meshd node:
 // client → outbound listener → pooled HBONE tunnel (mTLS) → 15008 listener → upstream, all on
 // 127.0.0.1. Covers how streams end: every byte before a half-close, and answers to refused
 // CONNECTs, must reach the other side before the stream is released.
-#include "daemon/proxy/stream_relay.hpp"
+#include "daemon/proxy/l4/splice.hpp"
 
 #include <atomic>
 
@@ -90,9 +90,46 @@ TEST_CASE("a CONNECT whose upstream refuses is answered 503, not reset") {
   base::Fd c = connect_to(f.listen);
   REQUIRE(c);
   std::string got;
-  read_to_eof(c.get(), got);  // reset (the client's connection is refused fast)
+  CHECK(read_to_eof(c.get(), got));  // closed (FIN), as a refused plain upstream is
   CHECK(got.empty());
   CHECK(eventually([&] { return rejected(*f.hbone_stats, proxy::RejectReason::UpstreamRefused) == 1; }));
   CHECK(eventually([&] { return rejected(*f.out_stats, proxy::RejectReason::PeerUnavailable) == 1; }));
   CHECK(rejected(*f.out_stats, proxy::RejectReason::TunnelFailed) == 0);
+}
+
+TEST_CASE("an upstream reset travels back through the tunnel as a reset, counted on both hops") {
+  Upstream up([](int fd) {
+    char b;
+    (void)::recv(fd, &b, 1, 0);
+    io::set_reset_on_close(fd);
+  });
+  HboneFixture f(up.addr);
+  base::Fd c = connect_to(f.listen);
+  REQUIRE(send_all(c.get(), "x"));
+  std::string got;
+  CHECK_FALSE(read_to_eof(c.get(), got));
+  CHECK(errno == ECONNRESET);
+  CHECK(eventually([&] { return closed(*f.hbone_stats, proxy::CloseReason::UpstreamReset) == 1; }));
+  CHECK(eventually([&] { return closed(*f.out_stats, proxy::CloseReason::UpstreamReset) == 1; }));
+}
+
+TEST_CASE("an idle tunnelled connection ends with FIN to the application and is counted as idle") {
+  std::atomic<bool> upstream_done{false};
+  Upstream up([&](int fd) {
+    std::string ignored;
+    read_to_eof(fd, ignored);  // EOF or reset: either way the tunnel let go of it
+    upstream_done = true;
+  });
+  HboneFixture f(up.addr, 300ms);
+  base::Fd c = connect_to(f.listen);
+  REQUIRE(c);
+  auto start = std::chrono::steady_clock::now();
+  std::string got;
+  CHECK(read_to_eof(c.get(), got));  // FIN, as the socket relay does
+  CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+  CHECK(eventually([&] { return upstream_done.load(); }));
+  CHECK(eventually([&] {
+    return closed(*f.out_stats, proxy::CloseReason::IdleTimeout) + closed(*f.hbone_stats, proxy::CloseReason::IdleTimeout) >= 1;
+  }));
+  CHECK(eventually([&] { return f.out_stats->active.value() == 0 && f.hbone_stats->active.value() == 0; }));
 }

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "daemon/base/socket_addr.hpp"
-#include "daemon/identity/credential_manager.hpp"
+#include "tunnel/tls/tls_context.hpp"
 #include "policy/compiled.hpp"
 
-namespace mesh::app {
+namespace mesh::proxy {
 
 struct MeshPeer {
   tunnel::SpiffeId identity;
@@ -22,10 +22,10 @@ struct MeshPeer {
 struct MeshView {
   std::string trust_domain;
   policy::PolicySnapshot policy;                           // null until the first load
-  std::map<tunnel::SpiffeId, identity::TlsContexts> tls;  // this node's identities
+  std::map<tunnel::SpiffeId, tunnel::TlsContexts> tls;  // this node's identities
   std::map<base::IpAddr, MeshPeer> peers;                  // meshed workloads by address
 
-  const identity::TlsContexts* contexts(const tunnel::SpiffeId& id) const {
+  const tunnel::TlsContexts* contexts(const tunnel::SpiffeId& id) const {
     auto it = tls.find(id);
     return it == tls.end() ? nullptr : &it->second;
   }
@@ -40,4 +40,4 @@ const MeshView& current_view();
 // Installs `view` on the calling thread.
 void install_view(std::shared_ptr<const MeshView> view);
 
-}  // namespace mesh::app
+}  // namespace mesh::proxy

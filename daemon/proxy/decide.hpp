@@ -7,12 +7,12 @@
 // worker threads with that thread's current view.
 #include <vector>
 
-#include "daemon/app/mesh_view.hpp"
+#include "daemon/proxy/mesh_view.hpp"
 #include "daemon/proxy/listener.hpp"
 #include "policy/engine.hpp"
 #include "tunnel/hbone/hbone_types.hpp"
 
-namespace mesh::app {
+namespace mesh::proxy {
 
 struct CapturePorts {
   uint16_t outbound = 15001;
@@ -28,22 +28,22 @@ struct LocalWorkload {
   bool owns(const base::IpAddr& ip) const;
 };
 
-proxy::Destination decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
+FlowTarget decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
                                    const CapturePorts& ports, policy::RandomSource& random);
 
-proxy::Destination decide_inbound_plaintext(const MeshView& view, const LocalWorkload& dest,
+FlowTarget decide_inbound_plaintext(const MeshView& view, const LocalWorkload& dest,
                                             const base::SocketAddr& client, const base::SocketAddr& dst,
                                             const CapturePorts& ports);
 
-proxy::InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload& dest,
+InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload& dest,
                                              const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
                                              const base::SocketAddr& remote, const base::SocketAddr& local,
                                              const CapturePorts& ports);
 
 // Whether a connection allowed earlier is still allowed by `view`'s policy.
-bool still_allowed(const MeshView& view, const proxy::FlowAttrs& attrs);
+bool still_allowed(const MeshView& view, const FlowAttrs& attrs);
 
 // One generator per thread for weighted and endpoint picks.
 policy::RandomSource& thread_random();
 
-}  // namespace mesh::app
+}  // namespace mesh::proxy

@@ -1,4 +1,4 @@
-#include "daemon/proxy/relay.hpp"
+#include "daemon/proxy/l4/splice.hpp"
 
 #include <sys/ioctl.h>
 
@@ -55,7 +55,7 @@ TEST_CASE("a half-close reaches the upstream and the other direction keeps flowi
   CHECK(reply == "got 1000 bytes");
 }
 
-TEST_CASE("an upstream that refuses is counted and the client is closed") {
+TEST_CASE("an upstream that refuses is counted and the client is closed, as Envoy and ztunnel do") {
   // Reserve a port with nothing listening on it.
   base::SocketAddr dead;
   {
@@ -66,7 +66,7 @@ TEST_CASE("an upstream that refuses is counted and the client is closed") {
   base::Fd c = connect_to(relay.listen);
   REQUIRE(c);
   std::string got;
-  read_to_eof(c.get(), got);
+  CHECK(read_to_eof(c.get(), got));  // FIN, not a reset
   CHECK(got.empty());
   CHECK(eventually([&] {
     return relay.stats().rejected[static_cast<size_t>(proxy::RejectReason::UpstreamRefused)].value() == 1;

@@ -1,0 +1,68 @@
+#pragma once
+// Splice: the L4 relay — two ByteChannels with bytes copied both ways, whatever their
+// transports: socket to socket (a static relay, a captured connection to a plain
+// destination), socket to HBONE stream (outbound to a meshed peer) and HBONE stream to socket
+// (inbound from 15008 to the local application).
+//
+//   start     dial the upstream socket; Connected -> relay
+//   outbound  CONNECT through a pooled tunnel; 200 -> relay
+//   inbound   dial the application; Connected -> answer 200, relay; failure -> answer 503
+//
+// Each direction moves what its source holds into its destination while the destination is
+// writable, and pauses the source otherwise (resumed on Writable): a slow reader
+// back-pressures its writer through socket buffers and HTTP/2 windows. The peer's end is
+// passed on (FIN <-> END_STREAM) once everything before it is written; the flow ends
+// normally when both directions have ended and the last bytes are out.
+//
+// How a splice ends (written once here for all three kinds; docs/architecture.md):
+//   the upstream cannot be reached      rejected (reason by errno or CONNECT status); the
+//                                       application's connection is closed (FIN, as Envoy's
+//                                       TCP proxy and ztunnel); inbound, answered 503
+//   a channel is reset or fails         closed (reset by side, Error, TunnelLost); the other
+//                                       side is reset, so a cut stream never looks complete
+//   idle timeout                        sockets get FIN, a stream RST_STREAM CANCEL
+//   drain deadline, unenroll, policy    both sides reset
+#include <memory>
+#include <optional>
+
+#include "daemon/proxy/channel/channel_flow.hpp"
+#include "daemon/proxy/hbone/tunnel_pool.hpp"
+
+namespace mesh::proxy {
+
+class Splice : public ChannelFlow {
+ public:
+  // `downstream` was accepted and counted against the budget.
+  static void start(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
+                    base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt);
+  static void outbound(WorkerContext& ctx, TunnelPool& pool, std::shared_ptr<const DialProfile> profile,
+                       std::shared_ptr<RelayStats> stats, base::Fd downstream,
+                       std::shared_ptr<const OutboundTunnel> target);
+  // A CONNECT arrived on `stream` of `conn` and was allowed: dial `upstream`, then answer.
+  static void inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::hbone::StreamId stream,
+                      std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
+                      const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt);
+
+ protected:
+  using ChannelFlow::ChannelFlow;
+  // The dialled side is connected: start relaying (an inbound splice answers 200 first).
+  virtual void opened() = 0;
+  // The dial failed with `reason`.
+  virtual void refused(RejectReason reason) = 0;
+  void bind(ByteChannel& down, ByteChannel& up);
+  void relay();
+
+ private:
+  void on_event(ByteChannel& channel, ChannelEvent event) override;
+  void pump(ByteChannel& from, ByteChannel& to);
+  void check_done();
+  ByteChannel& other(ByteChannel& ch) { return &ch == down_ ? *up_ : *down_; }
+
+  ByteChannel* down_ = nullptr;
+  ByteChannel* up_ = nullptr;
+  bool relaying_ = false;
+  bool ended_to_up_ = false;    // the downstream's end was passed on upstream
+  bool ended_to_down_ = false;
+};
+
+}  // namespace mesh::proxy
