@@ -104,6 +104,13 @@ bool Cluster::in_panic() {
   return panic_;
 }
 
+// Which endpoints the balancer gets (mirrored by cluster_test's eligibility table):
+//
+//   health      normal   panic (healthy < threshold% of non-draining; threshold 0 = never)
+//   Healthy     yes      yes
+//   Unhealthy   no       yes
+//   Draining    no       no
+//   (Passthrough: every member, whatever its health)
 void Cluster::refresh() {
   eligible_.clear();
   panic_ = false;

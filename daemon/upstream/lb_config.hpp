@@ -33,7 +33,7 @@ struct PeakEwmaConfig {
 };
 
 struct LbConfig {
-  LbKind kind = LbKind::LeastRequest;  // Istio's default since 1.14
+  LbKind kind = LbKind::LeastRequest;  // Istio's default
   uint32_t choice_count = 2;           // least request: random candidates compared
   HashAlgorithm hash_algorithm = HashAlgorithm::RingHash;
   RingHashConfig ring_hash;
