@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/base/random.hpp"
 #include "daemon/base/socket_addr.hpp"
 #include "policy/compiled.hpp"
 
@@ -90,22 +91,9 @@ MtlsDecision peer_authentication(const CompiledPolicy& policy, const Workload* d
 // One line for logs and meshctl: "deny: DENY rule 0 of authorization default/x (file:3:1)".
 std::string describe(const CompiledPolicy& policy, const AuthzDecision& d);
 
-// A source of uniformly distributed 64-bit values for weighted picks.
-class RandomSource {
- public:
-  virtual ~RandomSource() = default;
-  virtual uint64_t next() = 0;
-};
-
-// A small, fast, seedable generator (SplitMix64); one per thread.
-class SplitMix64 final : public RandomSource {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() override;
-
- private:
-  uint64_t state_;
-};
+// Weighted picks draw from the data path's random source (one generator per thread).
+using base::RandomSource;
+using base::SplitMix64;
 
 enum class RouteOutcome : uint8_t {
   Default,  // no route for the host: send to the host itself (all endpoints, dialled port)

@@ -26,7 +26,7 @@ namespace mesh::proxy {
 
 class StreamChannel final : public ByteChannel, public StreamHandler, private TunnelPool::Waiter {
  public:
-  StreamChannel(WorkerContext& ctx, Side side) : ByteChannel(side), ctx_(ctx) {}
+  explicit StreamChannel(Side side) : ByteChannel(side) {}
   ~StreamChannel() override;
 
   // `forwarded` is the Forwarded header to send ("" for none).
@@ -63,7 +63,6 @@ class StreamChannel final : public ByteChannel, public StreamHandler, private Tu
   void refuse_dial(RejectReason reason);
   void detach();
 
-  WorkerContext& ctx_;
   TunnelPool* pool_ = nullptr;  // outbound: the pool that counted our stream
   TunnelConnection* conn_ = nullptr;
   tunnel::hbone::StreamId stream_ = 0;

@@ -42,7 +42,7 @@ class OutboundSplice final : public Splice {
  public:
   OutboundSplice(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
                  base::Fd downstream)
-      : Splice(ctx, std::move(profile), std::move(stats)), down_(ctx, Side::Downstream), up_(ctx, Side::Upstream) {
+      : Splice(ctx, std::move(profile), std::move(stats)), down_(ctx, Side::Downstream), up_(Side::Upstream) {
     down_.adopt(std::move(downstream));
     bind(down_, up_);
   }
@@ -70,7 +70,7 @@ class InboundSplice final : public Splice {
  public:
   InboundSplice(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
                 TunnelConnection& conn, tunnel::hbone::StreamId stream)
-      : Splice(ctx, std::move(profile), std::move(stats)), down_(ctx, Side::Downstream), up_(ctx, Side::Upstream) {
+      : Splice(ctx, std::move(profile), std::move(stats)), down_(Side::Downstream), up_(ctx, Side::Upstream) {
     down_.accept(conn, stream);
     bind(down_, up_);
   }

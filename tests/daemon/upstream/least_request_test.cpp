@@ -13,9 +13,10 @@ TEST_CASE("least request spreads evenly over idle equal endpoints") {
   LeastRequest lb(2);
   lb.rebuild(f.all());
   base::SplitMix64 random(3);
-  for (auto& [address, n] : test::histogram(lb, 20000, random)) {
+  for (auto& entry : test::histogram(lb, 20000, random)) {
+    const auto& address = entry.first;  // not a structured binding: CAPTURE's lambda takes it
     CAPTURE(address);
-    CHECK(n == doctest::Approx(5000).epsilon(0.06));
+    CHECK(entry.second == doctest::Approx(5000).epsilon(0.06));
   }
 }
 
