@@ -27,6 +27,7 @@
 #include "daemon/base/clock.hpp"
 #include "tunnel/hbone/hbone_client.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
+#include "tunnel/hbone/tls_sink.hpp"
 #include "tunnel/tls/certificate_authority.hpp"
 #include "tunnel/tls/tls_session.hpp"
 
@@ -41,6 +42,7 @@ struct Clock {
   }
 };
 namespace hb = mesh::tunnel::hbone;
+namespace http = mesh::tunnel::http;
 
 namespace {
 
@@ -174,7 +176,7 @@ struct Tunnel {
     stls.flush();
     feed(stls, ctls, *client);
   }
-  void feed(tunnel::TlsSession& from, tunnel::TlsSession& to, hb::H2Connection& h2) {
+  void feed(tunnel::TlsSession& from, tunnel::TlsSession& to, http::H2Connection& h2) {
     iovec iov[64];
     while (!from.output().empty()) {
       size_t n = from.output().gather(iov);
@@ -198,7 +200,7 @@ struct Tunnel {
       to_client();
     }
   }
-  hb::StreamId open_answered() {
+  http::StreamId open_answered() {
     auto id = *client->open(hb::ConnectRequest{.authority = "10.0.0.2:80"});
     to_server();
     if (!server->respond(id, 200)) std::abort();
@@ -274,7 +276,7 @@ void bench_streams() {
   std::vector<uint8_t> hello(64, 'h');
   auto one_flow = [&] {
     // What the daemon does per proxied connection: CONNECT, 200, a request, both halves end.
-    std::vector<hb::StreamId> ids;
+    std::vector<http::StreamId> ids;
     for (int i = 0; i < 50; ++i) {
       auto id = *t.client->open(hb::ConnectRequest{.authority = "10.0.0.2:80"});
       t.client->write(id, hello);
@@ -282,9 +284,9 @@ void bench_streams() {
       ids.push_back(id);
     }
     t.to_server();
-    hb::Event ev;
+    http::Event ev;
     while (t.server->next_event(ev)) {
-      if (ev.kind == hb::EventKind::Request) {
+      if (ev.kind == http::EventKind::Request) {
         (void)t.server->respond(ev.stream, 200);
         t.server->close_write(ev.stream);
       }
@@ -292,11 +294,11 @@ void bench_streams() {
     t.to_client();
     t.to_server();
     while (t.server->next_event(ev)) {
-      if (ev.kind == hb::EventKind::Data) t.server->consume(ev.stream, t.server->readable(ev.stream));
-      if (ev.kind == hb::EventKind::Closed) t.server->release(ev.stream);
+      if (ev.kind == http::EventKind::Data) t.server->consume(ev.stream, t.server->readable(ev.stream));
+      if (ev.kind == http::EventKind::Closed) t.server->release(ev.stream);
     }
     while (t.client->next_event(ev)) {
-      if (ev.kind == hb::EventKind::Closed) t.client->release(ev.stream);
+      if (ev.kind == http::EventKind::Closed) t.client->release(ev.stream);
     }
     t.to_client();
     if (t.client->open_streams() != 0) std::abort();

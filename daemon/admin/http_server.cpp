@@ -10,7 +10,7 @@
 
 namespace mesh::admin {
 
-using tunnel::http1::MessageParser;
+using tunnel::http::MessageParser;
 
 class HttpServer::Connection final : public base::IntrusiveListNode<Connection>, private io::Timer::Handler {
  public:
@@ -73,7 +73,7 @@ class HttpServer::Connection final : public base::IntrusiveListNode<Connection>,
 
   void respond(Response r, bool keep_alive) {
     server_.count(r.status);
-    out_ = tunnel::http1::format_response(r.status, tunnel::http1::reason_phrase(r.status),
+    out_ = tunnel::http::format_response(r.status, tunnel::http::reason_phrase(r.status),
                                           {{"Content-Type", r.content_type}}, r.body, keep_alive);
     out_off_ = 0;
     close_after_send_ = !keep_alive;

@@ -15,7 +15,7 @@
 #include "daemon/base/fd.hpp"
 #include "daemon/base/intrusive_list.hpp"
 #include "daemon/io/loop.hpp"
-#include "tunnel/http1/message_parser.hpp"
+#include "tunnel/http/h1_message_parser.hpp"
 
 namespace mesh::admin {
 
@@ -23,7 +23,7 @@ struct HttpServerOptions {
   std::string name;                  // "admin", "metrics", "readiness": the metrics label
   base::Duration request_timeout = std::chrono::seconds(10);
   unsigned max_connections = 64;
-  tunnel::http1::Limits limits{};
+  tunnel::http::Limits limits{};
 };
 
 struct HttpServerStats {

@@ -26,7 +26,7 @@ void Router::add(std::string method, std::string path, Handler handler) {
   routes_[{std::move(method), std::move(path)}] = std::move(handler);
 }
 
-Response Router::dispatch(const tunnel::http1::Message& message) const {
+Response Router::dispatch(const tunnel::http::Message& message) const {
   std::string_view target = message.target;
   auto qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);

@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "tunnel/http1/message_parser.hpp"
+#include "tunnel/http/h1_message_parser.hpp"
 
 namespace mesh::admin {
 
 struct Request {
-  const tunnel::http1::Message& message;
+  const tunnel::http::Message& message;
   std::string_view path;
   std::string_view query;
   // The value of query parameter `name` ("" when absent; no percent-decoding needed for
@@ -39,7 +39,7 @@ class Router {
 
   void add(std::string method, std::string path, Handler handler);
   // 404 for an unknown path, 405 (with the allowed methods) for a known path and wrong method.
-  Response dispatch(const tunnel::http1::Message& message) const;
+  Response dispatch(const tunnel::http::Message& message) const;
 
  private:
   std::map<std::pair<std::string, std::string>, Handler> routes_;

@@ -146,8 +146,8 @@ void tunnels(const App::State& s, Exposition& e) {
   }
   e.family("meshd_tunnel_http2_failures_total", "HBONE connections closed for an HTTP/2 error or flood, by reason.",
            MetricType::Counter);
-  for (size_t i = 0; i < tunnel::hbone::kConnectionFailureCount; ++i) {
-    e.sample({{"reason", tunnel::hbone::to_string(static_cast<tunnel::hbone::ConnectionFailure>(i))}},
+  for (size_t i = 0; i < tunnel::http::kConnectionFailureCount; ++i) {
+    e.sample({{"reason", tunnel::http::to_string(static_cast<tunnel::http::ConnectionFailure>(i))}},
              sum([i](const auto& t) { return t.h2_failures[i].value(); }));
   }
   e.family("meshd_tunnel_stream_rejects_total", "CONNECT streams refused by the HTTP/2 layer, by reason.", MetricType::Counter);

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "daemon/base/fd.hpp"
-#include "tunnel/http1/message_parser.hpp"
+#include "tunnel/http/h1_message_parser.hpp"
 
 namespace mesh::meshctl {
 namespace {
@@ -56,7 +56,7 @@ base::Result<AdminResponse> AdminClient::request(const std::string& method, cons
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) return base::fail(connect_error(path_, errno));
 
-  std::string wire = tunnel::http1::format_request(
+  std::string wire = tunnel::http::format_request(
       method, target, {{"Host", "meshd"}, {"Connection", "close"}, {"User-Agent", "meshctl"}}, body);
   for (size_t off = 0; off < wire.size();) {
     ssize_t n = ::send(fd.get(), wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
@@ -64,11 +64,11 @@ base::Result<AdminResponse> AdminClient::request(const std::string& method, cons
     if (n <= 0) return base::fail_errno(fmt::format("send request to meshd at {}", path_), errno);
     off += static_cast<size_t>(n);
   }
-  tunnel::http1::MessageParser parser(tunnel::http1::MessageParser::Kind::Response,
-                                      tunnel::http1::Limits{.max_header_bytes = 64 * 1024, .max_headers = 100,
+  tunnel::http::MessageParser parser(tunnel::http::MessageParser::Kind::Response,
+                                      tunnel::http::Limits{.max_header_bytes = 64 * 1024, .max_headers = 100,
                                                             .max_body_bytes = 64 << 20});
   char buf[16384];
-  while (parser.state() == tunnel::http1::MessageParser::State::NeedMore) {
+  while (parser.state() == tunnel::http::MessageParser::State::NeedMore) {
     ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -80,7 +80,7 @@ base::Result<AdminResponse> AdminClient::request(const std::string& method, cons
     }
     parser.feed(std::string_view(buf, static_cast<size_t>(n)));
   }
-  if (parser.state() != tunnel::http1::MessageParser::State::Complete) {
+  if (parser.state() != tunnel::http::MessageParser::State::Complete) {
     return base::fail(base::Errc::Invalid, fmt::format("malformed response from meshd at {}: {}", path_, parser.error_reason()));
   }
   return AdminResponse{parser.message().status, parser.message().body};

@@ -53,7 +53,7 @@ void Listener::accept_tunnel(base::Fd conn, const std::optional<TunnelConnection
   // The connection may outlive this listener (unenroll): it keeps what it needs by value.
   WorkerContext* ctx = &ctx_;
   auto on_request = [ctx, server = spec_.tunnel_server, profile = spec_.profile, stats = spec_.stats](
-                        TunnelConnection& c, tunnel::hbone::StreamId stream) {
+                        TunnelConnection& c, tunnel::http::StreamId stream) {
     const tunnel::hbone::ConnectRequest* req = c.server().request(stream);
     if (req == nullptr) return;
     InboundDecision d = server->decide(*req, c.peer_identity(), c.remote_address(), c.local_address());

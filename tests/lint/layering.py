@@ -14,7 +14,7 @@ LAYERS = {
     "daemon/base": 0,
     "daemon/io": 1, "daemon/config": 1, "policy": 1, "ebpf/loader": 1,
     "daemon/upstream": 1, "daemon/telemetry": 1,
-    "tunnel/tls": 1, "tunnel/http": 1, "tunnel/http1": 1, "tunnel/hbone": 1,
+    "tunnel/tls": 1, "tunnel/http": 1, "tunnel/hbone": 1,
     "daemon/datapath": 2, "daemon/proxy": 2, "daemon/admin": 2, "daemon/identity": 2,
     "daemon/app": 3, "daemon/main.cpp": 3, "daemon/meshctl": 3,
 }
@@ -25,8 +25,8 @@ SAME_LAYER_ALLOWED = {("tunnel/hbone", "tunnel/http"), ("tunnel/hbone", "tunnel/
 THIRD_PARTY = {
     "liburing": {"daemon/io"},
     "openssl/": {"tunnel/tls"},
-    "nghttp2/": {"tunnel/http", "tunnel/hbone"},
-    "llhttp.h": {"tunnel/http", "tunnel/http1"},
+    "nghttp2/": {"tunnel/http"},
+    "llhttp.h": {"tunnel/http"},
     "bpf/": {"ebpf/loader"},
     "toml++/": {"daemon/config", "policy"},
     "re2/": {"policy"},

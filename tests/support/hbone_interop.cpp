@@ -33,9 +33,13 @@
 #include "daemon/identity/cert_files.hpp"
 #include "tunnel/hbone/hbone_client.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
+#include "tunnel/hbone/tls_sink.hpp"
+#include "tunnel/tls/tls_context.hpp"
+#include "tunnel/tls/tls_session.hpp"
 
 using namespace mesh;
 namespace hb = mesh::tunnel::hbone;
+namespace http = mesh::tunnel::http;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -53,7 +57,7 @@ std::shared_ptr<const tunnel::TlsContext> context(const std::string& dir, tunnel
   return *ctx;
 }
 
-bool send_all(int fd, tunnel::ByteQueue& out) {
+bool send_all(int fd, base::ByteQueue& out) {
   while (!out.empty()) {
     iovec iov[16];
     size_t n = out.gather(iov);
@@ -68,7 +72,7 @@ bool send_all(int fd, tunnel::ByteQueue& out) {
 // One connection's loop: socket <-> TLS <-> HTTP/2, until done or the deadline. `on_events`
 // is called after every input batch; returns false to stop.
 template <class OnEvents>
-void drive(int fd, tunnel::TlsSession& tls, hb::H2Connection& h2, SteadyClock::time_point deadline, OnEvents on_events) {
+void drive(int fd, tunnel::TlsSession& tls, http::H2Connection& h2, SteadyClock::time_point deadline, OnEvents on_events) {
   std::vector<uint8_t> in(256 * 1024), plain(256 * 1024);
   bool eof = false;
   while (SteadyClock::now() < deadline) {
@@ -96,10 +100,10 @@ void drive(int fd, tunnel::TlsSession& tls, hb::H2Connection& h2, SteadyClock::t
 }
 
 void serve_events(hb::HboneServer& h2) {
-  hb::Event ev;
+  http::Event ev;
   while (h2.next_event(ev)) {
     switch (ev.kind) {
-      case hb::EventKind::Request: {
+      case http::EventKind::Request: {
         const hb::ConnectRequest* r = h2.request(ev.stream);
         uint16_t port = r && r->target ? r->target->port() : 0;
         int status = port == 9 ? 503 : port == 13 ? 403 : 200;
@@ -108,16 +112,16 @@ void serve_events(hb::HboneServer& h2) {
                     r ? r->traceparent.c_str() : "", status);
         break;
       }
-      case hb::EventKind::Data:
+      case http::EventKind::Data:
         while (h2.readable(ev.stream) > 0) {
           auto chunk = h2.peek(ev.stream);
           h2.write(ev.stream, chunk);
           h2.consume(ev.stream, chunk.size());
         }
         break;
-      case hb::EventKind::PeerEnd: h2.close_write(ev.stream); break;
-      case hb::EventKind::Closed: h2.release(ev.stream); break;
-      case hb::EventKind::StreamRejected:
+      case http::EventKind::PeerEnd: h2.close_write(ev.stream); break;
+      case http::EventKind::Closed: h2.release(ev.stream); break;
+      case http::EventKind::StreamRejected:
         std::printf("rejected %d %s\n", ev.stream, std::string(hb::to_string(static_cast<hb::StreamReject>(ev.code))).c_str());
         break;
       default: break;
@@ -150,7 +154,7 @@ int cmd_serve(const std::string& certs, int connections, int timeout_ms) {
     auto h2 = std::move(*hb::HboneServer::create(sink, base::SystemClock::instance()));
     drive(fd.get(), tls, *h2, deadline, [&] { serve_events(*h2); return true; });
     std::printf("tls %s %s\n", std::string(tunnel::to_string(tls.failure())).c_str(), tls.failure_detail().c_str());
-    std::printf("h2 %s\n", std::string(hb::to_string(h2->failure())).c_str());
+    std::printf("h2 %s\n", std::string(http::to_string(h2->failure())).c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -188,10 +192,10 @@ int cmd_connect(const ConnectArgs& a) {
       sent += n;
       if (sent == payload.size()) h2->close_write(*id);
     }
-    hb::Event ev;
+    http::Event ev;
     while (h2->next_event(ev)) {
-      if (ev.kind == hb::EventKind::Response) std::printf("status %u\n", ev.code);
-      if (ev.kind == hb::EventKind::Closed) ended = true;
+      if (ev.kind == http::EventKind::Response) std::printf("status %u\n", ev.code);
+      if (ev.kind == http::EventKind::Closed) ended = true;
     }
     while (h2->readable(*id) > 0) {
       auto chunk = h2->peek(*id);

@@ -12,17 +12,19 @@
 #include "tests/support/tls_test_pki.hpp"
 #include "tunnel/hbone/hbone_client.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
+#include "tunnel/hbone/tls_sink.hpp"
 
 namespace mesh::testing {
 
 namespace hb = mesh::tunnel::hbone;
+namespace http = mesh::tunnel::http;
 
 class HboneLink {
  public:
   enum class Mode { Tls, Plain };
 
-  explicit HboneLink(Mode mode = Mode::Tls, hb::H2Options client_opts = hb::H2Options::client(),
-                     hb::H2Options server_opts = hb::H2Options::server())
+  explicit HboneLink(Mode mode = Mode::Tls, http::H2Options client_opts = http::H2Options::client(),
+                     http::H2Options server_opts = http::H2Options::server())
       : mode_(mode) {
     if (mode == Mode::Tls) {
       ctls_.emplace(*tunnel::TlsSession::client(pki_.client_ctx("spiffe://cluster.local/ns/a/sa/client"),
@@ -31,8 +33,8 @@ class HboneLink {
       csink_ = std::make_unique<hb::TlsSink>(*ctls_);
       ssink_ = std::make_unique<hb::TlsSink>(*stls_);
     } else {
-      csink_ = std::make_unique<hb::VectorSink>();
-      ssink_ = std::make_unique<hb::VectorSink>();
+      csink_ = std::make_unique<http::VectorSink>();
+      ssink_ = std::make_unique<http::VectorSink>();
     }
     client = std::move(*hb::HboneClient::create(*csink_, pki_.clock, client_opts));
     server = std::move(*hb::HboneServer::create(*ssink_, pki_.clock, server_opts));
@@ -40,8 +42,8 @@ class HboneLink {
 
   std::unique_ptr<hb::HboneClient> client;
   std::unique_ptr<hb::HboneServer> server;
-  std::vector<hb::Event> client_events;
-  std::vector<hb::Event> server_events;
+  std::vector<http::Event> client_events;
+  std::vector<http::Event> server_events;
 
   base::FakeClock& clock() { return pki_.clock; }
   tunnel::TlsSession* client_tls() { return ctls_ ? &*ctls_ : nullptr; }
@@ -66,26 +68,26 @@ class HboneLink {
   }
   std::vector<uint8_t> take_server_output() {
     server->flush();
-    auto& v = static_cast<hb::VectorSink&>(*ssink_).bytes();
+    auto& v = static_cast<http::VectorSink&>(*ssink_).bytes();
     std::vector<uint8_t> out;
     out.swap(v);
     drain_events(*server, server_events);
     return out;
   }
 
-  size_t count(const std::vector<hb::Event>& evs, hb::EventKind k, hb::StreamId id = 0) const {
+  size_t count(const std::vector<http::Event>& evs, http::EventKind k, http::StreamId id = 0) const {
     size_t n = 0;
     for (const auto& e : evs) n += e.kind == k && (id == 0 || e.stream == id);
     return n;
   }
-  std::optional<hb::Event> last(const std::vector<hb::Event>& evs, hb::EventKind k) const {
+  std::optional<http::Event> last(const std::vector<http::Event>& evs, http::EventKind k) const {
     for (auto it = evs.rbegin(); it != evs.rend(); ++it)
       if (it->kind == k) return *it;
     return std::nullopt;
   }
 
   // Reads everything a stream has buffered on one side.
-  static std::vector<uint8_t> read_all(hb::H2Connection& c, hb::StreamId id) {
+  static std::vector<uint8_t> read_all(http::H2Connection& c, http::StreamId id) {
     std::vector<uint8_t> out;
     while (c.readable(id) > 0) {
       auto chunk = c.peek(id);
@@ -96,13 +98,13 @@ class HboneLink {
   }
 
  private:
-  static void drain_events(hb::H2Connection& c, std::vector<hb::Event>& into) {
-    hb::Event ev;
+  static void drain_events(http::H2Connection& c, std::vector<http::Event>& into) {
+    http::Event ev;
     while (c.next_event(ev)) into.push_back(ev);
   }
 
-  size_t step(hb::H2Connection& from, hb::H2Connection& to, std::optional<tunnel::TlsSession>& ftls,
-              std::optional<tunnel::TlsSession>& ttls, hb::ByteSink* fsink, std::vector<hb::Event>&) {
+  size_t step(http::H2Connection& from, http::H2Connection& to, std::optional<tunnel::TlsSession>& ftls,
+              std::optional<tunnel::TlsSession>& ttls, http::ByteSink* fsink, std::vector<http::Event>&) {
     size_t moved = 0;
     for (int i = 0; i < 1000; ++i) {
       from.flush();
@@ -113,7 +115,7 @@ class HboneLink {
         ftls->output().peek(wire);
         ftls->output().consume(wire.size());
       } else {
-        wire.swap(static_cast<hb::VectorSink*>(fsink)->bytes());
+        wire.swap(static_cast<http::VectorSink*>(fsink)->bytes());
       }
       if (wire.empty()) break;
       moved += wire.size();
@@ -122,7 +124,7 @@ class HboneLink {
     return moved;
   }
 
-  void deliver(const std::vector<uint8_t>& wire, hb::H2Connection& to, std::optional<tunnel::TlsSession>& ttls) {
+  void deliver(const std::vector<uint8_t>& wire, http::H2Connection& to, std::optional<tunnel::TlsSession>& ttls) {
     if (mode_ == Mode::Plain) {
       (void)to.receive(wire);
       return;
@@ -140,7 +142,7 @@ class HboneLink {
   Mode mode_;
   TestPki pki_;
   std::optional<tunnel::TlsSession> ctls_, stls_;
-  std::unique_ptr<hb::ByteSink> csink_, ssink_;
+  std::unique_ptr<http::ByteSink> csink_, ssink_;
 };
 
 }  // namespace mesh::testing

@@ -1,7 +1,8 @@
 #pragma once
-// The vocabulary of the HBONE engines: stream ids, the CONNECT request and response, the
-// events an H2Connection reports to its caller, and the reasons a connection or a stream is
-// refused (each one a metric label via to_string()). Plain values.
+// The vocabulary of the HBONE profile: the CONNECT request as HboneClient sends it and
+// HboneServer receives it, and the reasons a CONNECT stream is refused (the HTTP/2 engine's
+// StreamReject values, then HBONE's own; each one a metric label via to_string()). The
+// engine's types (StreamId, Event, ConnectionFailure, Header) are tunnel/http's. Plain values.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,15 +10,10 @@
 #include <vector>
 
 #include "daemon/base/socket_addr.hpp"
+#include "tunnel/http/h2_types.hpp"
+#include "tunnel/http/message.hpp"
 
 namespace mesh::tunnel::hbone {
-
-using StreamId = int32_t;
-
-struct Header {
-  std::string name;  // lower case
-  std::string value;
-};
 
 // A CONNECT request as sent by HboneClient::open() and as received by HboneServer.
 struct ConnectRequest {
@@ -26,61 +22,25 @@ struct ConnectRequest {
   std::string traceparent;              // optional; "" when absent
   std::string baggage;                  // optional
   std::string forwarded;                // optional
-  std::vector<Header> other;            // any further headers (lower-case names)
+  std::vector<http::Header> other;      // any further headers (lower-case names)
 };
 
-enum class EventKind : uint8_t {
-  Request,         // server: a valid CONNECT arrived on `stream`; answer with respond()
-  StreamRejected,  // server: a request was answered 400 or refused without the caller; `code` is a StreamReject
-  Response,        // client: `code` is the response status (200 = tunnel open)
-  Data,            // `stream`'s receive buffer went from empty to non-empty
-  PeerEnd,         // the peer half-closed `stream` (END_STREAM); no more data after what is buffered
-  Closed,          // `stream` is closed; `code` is the HTTP/2 error code (0 = clean). release() it.
-  Writable,        // `stream`'s send buffer fell below the low-water mark: resume the source
-  PingAck,         // the peer answered ping()
-  GoAway,          // the peer sent GOAWAY; `stream` = last stream id it will process, `code` = error
-};
-
-struct Event {
-  EventKind kind;
-  StreamId stream = 0;
-  uint32_t code = 0;
-};
-
-// Why a connection was torn down. Every value is counted by the daemon.
-enum class ConnectionFailure : uint8_t {
-  None,
-  BadPreface,          // server: the client magic or the first SETTINGS is missing or wrong
-  ProtocolError,       // malformed frames, illegal state transitions, bad SETTINGS values
-  FlowControl,         // the peer overran a flow-control window
-  FrameSize,           // a frame larger than our SETTINGS_MAX_FRAME_SIZE or malformed length
-  HeaderCompression,   // HPACK decoding failed
-  TooManyStreams,      // the peer exceeded SETTINGS_MAX_CONCURRENT_STREAMS
-  FloodSettings,       // SETTINGS frames faster than the limit
-  FloodPing,           // PING frames faster than the limit
-  FloodIgnoredFrames,  // PRIORITY or unknown-type frames faster than the limit
-  FloodEmptyData,      // empty DATA frames without END_STREAM faster than the limit
-  FloodResets,         // RST_STREAM frames faster than the limit ("rapid reset")
-  FloodRefusedStreams, // streams we had to refuse faster than the limit
-  FloodContinuation,   // too many CONTINUATION frames for one header block
-  FloodOutboundQueue,  // the peer makes us queue acks it never reads
-  PeerGoAwayError,     // the peer closed the connection with an error code
-  Internal,
-};
-inline constexpr size_t kConnectionFailureCount = static_cast<size_t>(ConnectionFailure::Internal) + 1;
-
-// Why the server answered a request itself (EventKind::StreamRejected).
+// Why the server answered a request itself (http::EventKind::StreamRejected). The first
+// values are the engine's (http::StreamReject), the rest are HBONE's.
 enum class StreamReject : uint8_t {
-  NotConnect,           // method is not CONNECT: 400
-  BadAuthority,         // :authority missing or not ip:port / host:port: 400
   HeaderListTooLarge,   // request headers over the limit: RST_STREAM
   Malformed,            // HTTP/2 messaging rules broken (nghttp2): RST_STREAM PROTOCOL_ERROR
   Refused,              // over the stream limit or while draining: RST_STREAM REFUSED_STREAM
+  NotConnect,           // method is not CONNECT: 400
+  BadAuthority,         // :authority missing or not ip:port / host:port: 400
 };
-inline constexpr size_t kStreamRejectCount = static_cast<size_t>(StreamReject::Refused) + 1;
+inline constexpr size_t kStreamRejectCount = static_cast<size_t>(StreamReject::BadAuthority) + 1;
+static_assert(static_cast<size_t>(StreamReject::NotConnect) == http::kStreamRejectCount);
+static_assert(static_cast<uint8_t>(StreamReject::HeaderListTooLarge) ==
+              static_cast<uint8_t>(http::StreamReject::HeaderListTooLarge));
+static_assert(static_cast<uint8_t>(StreamReject::Malformed) == static_cast<uint8_t>(http::StreamReject::Malformed));
+static_assert(static_cast<uint8_t>(StreamReject::Refused) == static_cast<uint8_t>(http::StreamReject::Refused));
 
-std::string_view to_string(ConnectionFailure f);
 std::string_view to_string(StreamReject r);
-std::string_view to_string(EventKind k);
 
 }  // namespace mesh::tunnel::hbone

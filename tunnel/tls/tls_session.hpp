@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "daemon/base/result.hpp"
-#include "tunnel/tls/byte_queue.hpp"
+#include "daemon/base/byte_queue.hpp"
 #include "tunnel/tls/spiffe_id.hpp"
 #include "tunnel/tls/tls_context.hpp"
 #include "tunnel/tls/tls_failure.hpp"
@@ -78,8 +78,8 @@ class TlsSession {
   // flush(), then queue close_notify. Further writes are ignored.
   void close();
 
-  ByteQueue& output() { return out_; }
-  const ByteQueue& output() const { return out_; }
+  base::ByteQueue& output() { return out_; }
+  const base::ByteQueue& output() const { return out_; }
 
   TlsState state() const { return state_; }
   bool established() const { return state_ == TlsState::Established; }
@@ -111,8 +111,8 @@ class TlsSession {
   };
   std::unique_ptr<::ssl_st, SslDeleter> ssl_;
   std::vector<SpiffeId> expected_;
-  ByteQueue out_;
-  ByteQueue early_;  // plaintext written during the handshake
+  base::ByteQueue out_;
+  base::ByteQueue early_;  // plaintext written during the handshake
   std::unique_ptr<uint8_t[]> staging_;
   size_t staged_ = 0;
   std::span<const uint8_t> input_;  // the current receive() input, read by the BIO

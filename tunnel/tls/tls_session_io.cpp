@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "tunnel/tls/block_pool.hpp"
+#include "daemon/base/block_pool.hpp"
 #include "tunnel/tls/tls_session.hpp"
 #include "tunnel/tls/x509_util.hpp"
 
@@ -199,7 +199,7 @@ void TlsSession::write(std::span<const uint8_t> p) {
   }
   p = p.subspan(whole);
   if (!p.empty() && state_ != TlsState::Failed) {
-    if (!staging_) staging_ = take_block(kMaxRecordPlaintext);  // reused per thread (block_pool.hpp)
+    if (!staging_) staging_ = base::take_block(kMaxRecordPlaintext);  // reused per thread (block_pool.hpp)
     std::memcpy(staging_.get(), p.data(), p.size());
     staged_ = p.size();
   }
@@ -209,7 +209,7 @@ void TlsSession::flush() {
   if (staged_ == 0 || state_ == TlsState::Failed || state_ == TlsState::Handshaking) return;
   size_t n = std::exchange(staged_, 0);
   seal({staging_.get(), n});
-  give_block(std::move(staging_), kMaxRecordPlaintext);  // an idle session holds no staging memory
+  base::give_block(std::move(staging_), kMaxRecordPlaintext);  // an idle session holds no staging memory
 }
 
 void TlsSession::close() {

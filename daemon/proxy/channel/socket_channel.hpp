@@ -18,7 +18,7 @@
 #include "daemon/proxy/channel/byte_channel.hpp"
 #include "daemon/proxy/channel/dial_profile.hpp"
 #include "daemon/proxy/worker_context.hpp"
-#include "tunnel/tls/byte_queue.hpp"
+#include "daemon/base/byte_queue.hpp"
 
 namespace mesh::proxy {
 
@@ -72,8 +72,8 @@ class SocketChannel final : public ByteChannel, private io::BufferRing::Waiter {
     sockaddr_in6 v6;
   } peer_sa_{};  // must outlive the connect op
   std::span<const uint8_t> held_;  // the provided buffer of the Data event being delivered
-  tunnel::ByteQueue in_{kQueueBlock};   // received bytes the handler left unconsumed
-  tunnel::ByteQueue out_{kQueueBlock};  // bytes the socket could not take yet
+  base::ByteQueue in_{kQueueBlock};   // received bytes the handler left unconsumed
+  base::ByteQueue out_{kQueueBlock};  // bytes the socket could not take yet
   static constexpr size_t kQueueBlock = 16 * 1024;
   RejectReason dial_error_ = RejectReason::kCount;
   uint16_t inflight_ = 0;

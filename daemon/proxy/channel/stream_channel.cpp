@@ -7,6 +7,7 @@
 namespace mesh::proxy {
 
 namespace hbone = tunnel::hbone;
+namespace http = tunnel::http;
 
 namespace {
 
@@ -81,7 +82,7 @@ void StreamChannel::refuse_dial(RejectReason reason) {
   notify(ChannelEvent::Closed);
 }
 
-void StreamChannel::accept(TunnelConnection& conn, hbone::StreamId stream) {
+void StreamChannel::accept(TunnelConnection& conn, http::StreamId stream) {
   conn_ = &conn;
   stream_ = stream;
   conn.attach(stream, this);
@@ -95,31 +96,33 @@ void StreamChannel::respond(int status) {
   conn_->pump();
 }
 
-void StreamChannel::on_stream_event(const hbone::Event& ev) {
+void StreamChannel::on_stream_event(const http::Event& ev) {
   if (closed_) {
     // Closing gracefully: waiting for the stream to close (our last bytes or answer are out).
-    if (ev.kind == hbone::EventKind::Closed) {
+    if (ev.kind == http::EventKind::Closed) {
       stream_closed_ = true;
       detach();
       notify(ChannelEvent::Quiet);
+    } else if (ev.kind == http::EventKind::Data) {
+      discard_input();  // keeps the peer's window open until it ends its side
     }
     return;
   }
   switch (ev.kind) {
-    case hbone::EventKind::Response:
+    case http::EventKind::Response:
       if (!opening_) return;
       opening_ = false;
       if (ev.code != 200) return refuse_dial(reject_for_status(ev.code));
       connected_ = true;
       return notify(ChannelEvent::Connected);
-    case hbone::EventKind::Data:
+    case http::EventKind::Data:
       return notify(ChannelEvent::Data);
-    case hbone::EventKind::PeerEnd:
+    case http::EventKind::PeerEnd:
       return notify(ChannelEvent::PeerEnd);
-    case hbone::EventKind::Writable:
+    case http::EventKind::Writable:
       paused_ = false;
       return notify(ChannelEvent::Writable);
-    case hbone::EventKind::Closed:
+    case http::EventKind::Closed:
       stream_closed_ = true;
       if (!connected_) return refuse_dial(RejectReason::TunnelFailed);
       if (ev.code != 0) set_fault(ChannelFault::Reset);  // the remote end reset the stream
@@ -175,13 +178,23 @@ void StreamChannel::close(bool reset) {
     pool_->cancel(*this);
   }
   if (conn_ == nullptr) return;
-  if (reset || !write_ended_) {
-    // An abandoned stream is reset: HTTP/2 has no one-sided full close.
+  if (reset || (!connected_ && !write_ended_)) {
+    // An abandoned or never-opened stream is reset (RST_STREAM CANCEL).
     if (!stream_closed_) conn_->h2().reset(stream_, kCancel);
     return detach();
   }
   if (stream_closed_) return detach();
-  // Our END_STREAM (or a refusal) is queued: wait for the stream to close (on_stream_event).
+  // An orderly close is END_STREAM, as FIN is on a socket (an idle timeout looks the same on
+  // both nodes): what is queued gets out, what the peer still sends is discarded, and the
+  // channel is Quiet once the stream closes (on_stream_event) or the flow's linger resets it.
+  if (!write_ended_) close_write();
+  discard_input();
+}
+
+void StreamChannel::discard_input() {
+  if (conn_ == nullptr) return;
+  auto pending = conn_->h2().peek(stream_).size();
+  if (pending > 0) consume(pending);
 }
 
 void StreamChannel::detach() {

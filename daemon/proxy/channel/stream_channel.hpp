@@ -11,9 +11,10 @@
 // window, so a reader that stops consuming stops the remote sender. write() copies into the
 // stream's send buffer (the only copy) and returns false over its limit (Writable resumes).
 // close_write() is END_STREAM after the queued bytes; write_closed() once nghttp2 has closed
-// the stream (both ends sent). close(false) lets what is queued (the last bytes, a refusal)
-// get out and waits for the stream to close before it is Quiet; close(true) resets it
-// (RST_STREAM CANCEL) at once. A lost tunnel is Closed with TunnelLost.
+// the stream (both ends sent). close(false) on an open stream ends our side (END_STREAM, as
+// FIN on a socket), lets what is queued (the last bytes, a refusal) get out, discards what the
+// peer still sends and waits for the stream to close before it is Quiet; close(true), or
+// close() on a stream that never opened, resets it (RST_STREAM CANCEL) at once. A lost tunnel is Closed with TunnelLost.
 // Single-threaded: its worker.
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ class StreamChannel final : public ByteChannel, public StreamHandler, private Tu
                std::shared_ptr<const DialProfile> profile, std::string forwarded);
   // Gives up on a connect() still waiting: Closed with TunnelFailed.
   void cancel_dial();
-  void accept(TunnelConnection& conn, tunnel::hbone::StreamId stream);
+  void accept(TunnelConnection& conn, tunnel::http::StreamId stream);
   // Answers an accepted CONNECT (once). Anything but 200 ends the stream after the answer.
   void respond(int status);
   bool connected() const { return connected_; }
@@ -58,14 +59,15 @@ class StreamChannel final : public ByteChannel, public StreamHandler, private Tu
   // TunnelPool::Waiter
   void on_tunnel(TunnelConnection* conn) override;
   // StreamHandler
-  void on_stream_event(const tunnel::hbone::Event& event) override;
+  void on_stream_event(const tunnel::http::Event& event) override;
   void on_connection_lost() override;
   void refuse_dial(RejectReason reason);
   void detach();
+  void discard_input();
 
   TunnelPool* pool_ = nullptr;  // outbound: the pool that counted our stream
   TunnelConnection* conn_ = nullptr;
-  tunnel::hbone::StreamId stream_ = 0;
+  tunnel::http::StreamId stream_ = 0;
   std::shared_ptr<const OutboundTunnel> target_;
   std::shared_ptr<const DialProfile> profile_;
   std::string forwarded_;

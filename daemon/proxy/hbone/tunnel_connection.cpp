@@ -11,6 +11,7 @@ namespace mesh::proxy {
 
 using namespace std::chrono_literals;
 namespace hbone = tunnel::hbone;
+namespace http = tunnel::http;
 
 namespace {
 constexpr size_t kMaxSendBytes = 1 << 20;  // per sendmsg
@@ -155,7 +156,7 @@ void TunnelConnection::on_timer(io::Timer&) {
 }
 
 bool TunnelConnection::usable() const {
-  return handshake_done_ && !closing_ && !h2_->going_away() && h2_->failure() == hbone::ConnectionFailure::None;
+  return handshake_done_ && !closing_ && !h2_->going_away() && h2_->failure() == http::ConnectionFailure::None;
 }
 
 void TunnelConnection::arm_recv() {
@@ -222,34 +223,34 @@ void TunnelConnection::established() {
 }
 
 void TunnelConnection::dispatch_events() {
-  hbone::Event ev;
+  http::Event ev;
   while (h2_->next_event(ev)) {
     switch (ev.kind) {
-      case hbone::EventKind::Request:
+      case http::EventKind::Request:
         if (on_request_ && !closing_) on_request_(*this, ev.stream);
         else h2_->release(ev.stream);
         break;
-      case hbone::EventKind::StreamRejected:
+      case http::EventKind::StreamRejected:
         stats_.stream_rejects[ev.code < hbone::kStreamRejectCount ? ev.code : 0].inc();
         break;
-      case hbone::EventKind::PingAck:
-      case hbone::EventKind::GoAway:
+      case http::EventKind::PingAck:
+      case http::EventKind::GoAway:
         break;
       default: {
         auto it = handlers_.find(ev.stream);
         if (it != handlers_.end()) it->second->on_stream_event(ev);
-        else if (ev.kind == hbone::EventKind::Closed) h2_->release(ev.stream);
+        else if (ev.kind == http::EventKind::Closed) h2_->release(ev.stream);
       }
     }
   }
 }
 
 void TunnelConnection::count_h2_failure() {
-  hbone::ConnectionFailure f = h2_->failure();
-  if (h2_failure_counted_ || f == hbone::ConnectionFailure::None) return;
+  http::ConnectionFailure f = h2_->failure();
+  if (h2_failure_counted_ || f == http::ConnectionFailure::None) return;
   h2_failure_counted_ = true;
   stats_.h2_failures[static_cast<size_t>(f)].inc();
-  base::log::debug("HBONE connection failed: {} ({})", hbone::to_string(f), h2_->failure_detail());
+  base::log::debug("HBONE connection failed: {} ({})", http::to_string(f), h2_->failure_detail());
 }
 
 void TunnelConnection::fail_tls() {
@@ -260,9 +261,9 @@ void TunnelConnection::fail_tls() {
   pump();
 }
 
-void TunnelConnection::attach(hbone::StreamId stream, StreamHandler* handler) { handlers_[stream] = handler; }
+void TunnelConnection::attach(http::StreamId stream, StreamHandler* handler) { handlers_[stream] = handler; }
 
-void TunnelConnection::detach(hbone::StreamId stream) {
+void TunnelConnection::detach(http::StreamId stream) {
   if (handlers_.erase(stream) == 0) return;
   if (!finished_) h2_->release(stream);
   pump();

@@ -27,7 +27,7 @@
 #include "daemon/io/socket.hpp"
 #include "daemon/io/timer_queue.hpp"
 #include "daemon/proxy/worker_context.hpp"
-#include "tunnel/hbone/byte_sink.hpp"
+#include "tunnel/hbone/tls_sink.hpp"
 #include "tunnel/hbone/hbone_client.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
 #include "tunnel/tls/tls_session.hpp"
@@ -39,7 +39,7 @@ struct TunnelStats {
   std::array<base::Counter, 2> opened;  // [0] dialled (client), [1] accepted (server)
   std::array<base::Gauge, 2> active;
   std::array<base::Counter, tunnel::kTlsFailureCount> tls_failures;
-  std::array<base::Counter, tunnel::hbone::kConnectionFailureCount> h2_failures;
+  std::array<base::Counter, tunnel::http::kConnectionFailureCount> h2_failures;
   std::array<base::Counter, tunnel::hbone::kStreamRejectCount> stream_rejects;
   base::Counter dial_failures;     // TCP connect to a peer's 15008 failed or timed out
   base::Counter bytes_sent;        // ciphertext
@@ -51,7 +51,7 @@ class TunnelConnection;
 
 class StreamHandler {
  public:
-  virtual void on_stream_event(const tunnel::hbone::Event& event) = 0;
+  virtual void on_stream_event(const tunnel::http::Event& event) = 0;
   // The connection is going away: stop touching the stream and detach() once no op of
   // yours points into its buffers.
   virtual void on_connection_lost() = 0;
@@ -66,7 +66,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   // Client: the TLS handshake finished (ok) or the dial/handshake failed (!ok).
   using ReadyFn = std::function<void(TunnelConnection&, bool ok)>;
   // Server: a CONNECT request arrived on `stream`; answer it through server().
-  using RequestFn = std::function<void(TunnelConnection&, tunnel::hbone::StreamId stream)>;
+  using RequestFn = std::function<void(TunnelConnection&, tunnel::http::StreamId stream)>;
   // The connection is finished and about to be freed.
   using GoneFn = std::function<void(TunnelConnection&)>;
 
@@ -90,7 +90,7 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   TunnelConnection& operator=(const TunnelConnection&) = delete;
 
   Role role() const { return role_; }
-  tunnel::hbone::H2Connection& h2() { return *h2_; }
+  tunnel::http::H2Connection& h2() { return *h2_; }
   tunnel::hbone::HboneClient& client() { return static_cast<tunnel::hbone::HboneClient&>(*h2_); }
   tunnel::hbone::HboneServer& server() { return static_cast<tunnel::hbone::HboneServer&>(*h2_); }
   const tunnel::SpiffeId& peer_identity() const { return tls_->peer_identity(); }
@@ -99,9 +99,9 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   const base::SocketAddr& local_address() const { return local_; }
   const base::SocketAddr& remote_address() const { return remote_; }
 
-  void attach(tunnel::hbone::StreamId stream, StreamHandler* handler);
+  void attach(tunnel::http::StreamId stream, StreamHandler* handler);
   // The handler is done with the stream (releases it; resets it if still open).
-  void detach(tunnel::hbone::StreamId stream);
+  void detach(tunnel::http::StreamId stream);
   // Flushes HTTP/2 and TLS output to the socket once this loop iteration.
   void pump();
   // Graceful: GOAWAY, let open streams finish. Used for idle pooled connections and drain.
@@ -151,8 +151,8 @@ class TunnelConnection final : public base::IntrusiveListNode<TunnelConnection>,
   std::shared_ptr<const tunnel::TlsContext> tls_ctx_;
   std::unique_ptr<tunnel::TlsSession> tls_;
   std::unique_ptr<tunnel::hbone::TlsSink> sink_;
-  std::unique_ptr<tunnel::hbone::H2Connection> h2_;
-  std::unordered_map<tunnel::hbone::StreamId, StreamHandler*> handlers_;
+  std::unique_ptr<tunnel::http::H2Connection> h2_;
+  std::unordered_map<tunnel::http::StreamId, StreamHandler*> handlers_;
   ReadyFn ready_;
   RequestFn on_request_;
   GoneFn gone_;

@@ -69,7 +69,7 @@ class OutboundSplice final : public Splice {
 class InboundSplice final : public Splice {
  public:
   InboundSplice(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
-                TunnelConnection& conn, tunnel::hbone::StreamId stream)
+                TunnelConnection& conn, tunnel::http::StreamId stream)
       : Splice(ctx, std::move(profile), std::move(stats)), down_(Side::Downstream), up_(ctx, Side::Upstream) {
     down_.accept(conn, stream);
     bind(down_, up_);
@@ -112,7 +112,7 @@ void Splice::outbound(WorkerContext& ctx, TunnelPool& pool, std::shared_ptr<cons
   s->connect(pool, std::move(target));
 }
 
-void Splice::inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::hbone::StreamId stream,
+void Splice::inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::http::StreamId stream,
                      std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
                      const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs) {
   if (!ctx.budget.try_acquire()) {

@@ -39,7 +39,7 @@ class Splice : public ChannelFlow {
                        std::shared_ptr<RelayStats> stats, base::Fd downstream,
                        std::shared_ptr<const OutboundTunnel> target);
   // A CONNECT arrived on `stream` of `conn` and was allowed: dial `upstream`, then answer.
-  static void inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::hbone::StreamId stream,
+  static void inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::http::StreamId stream,
                       std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
                       const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt);
 

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 using namespace mesh;
-using tunnel::http1::Message;
+using tunnel::http::Message;
 
 namespace {
 Message request(std::string method, std::string target) {

@@ -226,7 +226,7 @@ TEST_CASE("new handshakes use the rotated certificate while an established tunne
     server->consume(id, server->readable(id));
   }
   CHECK(received == 40 * chunk.size());
-  CHECK(client->failure() == tunnel::hbone::ConnectionFailure::None);
+  CHECK(client->failure() == tunnel::http::ConnectionFailure::None);
   CHECK(only_generation_at_least(m, kId, 2));
   // A new connection presents the renewed leaf.
   auto fresh = handshake(*m.contexts(sid(kId)), *m.contexts(sid("spiffe://cluster.local/ns/db/sa/server")),

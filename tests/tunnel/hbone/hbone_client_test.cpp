@@ -10,7 +10,8 @@
 using namespace mesh;
 using mesh::testing::HboneLink;
 namespace hb = mesh::tunnel::hbone;
-using hb::EventKind;
+namespace http = mesh::tunnel::http;
+using http::EventKind;
 
 namespace {
 
@@ -28,7 +29,7 @@ hb::ConnectRequest connect_to(std::string authority) {
 }
 
 // Opens a stream and has the server answer `status`.
-hb::StreamId open_and_answer(HboneLink& link, int status, std::string authority = "10.0.0.2:8080") {
+http::StreamId open_and_answer(HboneLink& link, int status, std::string authority = "10.0.0.2:8080") {
   auto id = link.client->open(connect_to(std::move(authority)));
   REQUIRE(id.has_value());
   link.pump();
@@ -68,7 +69,7 @@ TEST_CASE("a CONNECT carries authority and trace headers and the 200 opens the t
   CHECK(resp->code == 200);
   CHECK(link.client->status(*id) == 200);
   REQUIRE(link.client->response_headers(*id) != nullptr);
-  CHECK(link.client->response_headers(*id)->at(0).value == "k8s.namespace.name=dst");
+  CHECK(link.client->response_headers(*id)->entries().at(0).value == "k8s.namespace.name=dst");
 }
 
 TEST_CASE("bytes cross the tunnel both ways byte-exact") {
@@ -181,9 +182,9 @@ TEST_CASE("a client opens at most 100 streams per connection and fewer if the se
     CHECK(link.count(link.server_events, EventKind::Request) == 100);
   }
   SUBCASE("the server's SETTINGS_MAX_CONCURRENT_STREAMS") {
-    auto server_opts = hb::H2Options::server();
+    auto server_opts = http::H2Options::server();
     server_opts.max_concurrent_streams = 5;
-    HboneLink link(HboneLink::Mode::Tls, hb::H2Options::client(), server_opts);
+    HboneLink link(HboneLink::Mode::Tls, http::H2Options::client(), server_opts);
     link.pump();
     CHECK(link.client->available_streams() == 5);
   }

@@ -10,27 +10,28 @@
 #include "tunnel/hbone/hbone_server.hpp"
 
 namespace hb = mesh::tunnel::hbone;
+namespace http = mesh::tunnel::http;
 
 namespace {
 
 void serve_events(hb::HboneServer& server) {
-  hb::Event ev;
+  http::Event ev;
   while (server.next_event(ev)) {
     switch (ev.kind) {
-      case hb::EventKind::Request:
+      case http::EventKind::Request:
         (void)server.respond(ev.stream, ev.stream % 3 == 0 ? 403 : 200);
         break;
-      case hb::EventKind::Data:
+      case http::EventKind::Data:
         while (server.readable(ev.stream) > 0) {
           auto chunk = server.peek(ev.stream);
           server.write(ev.stream, chunk.first(std::min<size_t>(chunk.size(), 512)));
           server.consume(ev.stream, chunk.size());
         }
         break;
-      case hb::EventKind::PeerEnd:
+      case http::EventKind::PeerEnd:
         server.close_write(ev.stream);
         break;
-      case hb::EventKind::Closed:
+      case http::EventKind::Closed:
         server.release(ev.stream);
         break;
       default:
@@ -44,8 +45,8 @@ void serve_events(hb::HboneServer& server) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   mesh::base::FakeClock clock;
-  hb::VectorSink sink;
-  auto opts = hb::H2Options::server();
+  http::VectorSink sink;
+  auto opts = http::H2Options::server();
   opts.max_concurrent_streams = 16;
   auto server = hb::HboneServer::create(sink, clock, opts);
   if (!server) __builtin_trap();

@@ -10,9 +10,10 @@
 using namespace mesh;
 using mesh::testing::HboneLink;
 namespace h2 = mesh::testing::h2;
+namespace http = mesh::tunnel::http;
 namespace hb = mesh::tunnel::hbone;
-using hb::ConnectionFailure;
-using hb::EventKind;
+using http::ConnectionFailure;
+using http::EventKind;
 using hb::StreamReject;
 
 namespace {
@@ -70,9 +71,9 @@ TEST_CASE("a CONNECT with :path is malformed and reset, the connection lives on"
 }
 
 TEST_CASE("request headers over the header list limit reset only that stream") {
-  auto opts = hb::H2Options::server();
+  auto opts = http::H2Options::server();
   opts.max_header_list = 1024;
-  HboneLink link(HboneLink::Mode::Plain, hb::H2Options::client(), opts);
+  HboneLink link(HboneLink::Mode::Plain, http::H2Options::client(), opts);
   hb::ConnectRequest r;
   r.authority = "10.0.0.1:80";
   r.other.push_back({"x-big", std::string(2000, 'v')});
@@ -164,9 +165,9 @@ TEST_CASE("an endless CONTINUATION chain closes the connection") {
 }
 
 TEST_CASE("streams beyond the advertised limit close the connection as too many streams") {
-  auto opts = hb::H2Options::server();
+  auto opts = http::H2Options::server();
   opts.max_concurrent_streams = 4;
-  HboneLink link(HboneLink::Mode::Plain, hb::H2Options::client(), opts);
+  HboneLink link(HboneLink::Mode::Plain, http::H2Options::client(), opts);
   REQUIRE(link.inject_to_server(h2::preface_and_settings()).has_value());
   link.take_server_output();
   REQUIRE(link.inject_to_server(h2::frame(h2::SETTINGS, h2::ACK, 0)).has_value());  // limit now in force
@@ -178,9 +179,9 @@ TEST_CASE("streams beyond the advertised limit close the connection as too many 
 }
 
 TEST_CASE("a frame larger than our maximum frame size fails the connection") {
-  auto opts = hb::H2Options::server();
+  auto opts = http::H2Options::server();
   opts.max_frame_size = 16384;
-  HboneLink link(HboneLink::Mode::Plain, hb::H2Options::client(), opts);
+  HboneLink link(HboneLink::Mode::Plain, http::H2Options::client(), opts);
   REQUIRE(link.inject_to_server(h2::preface_and_settings()).has_value());
   REQUIRE(link.inject_to_server(h2::frame(h2::SETTINGS, h2::ACK, 0)).has_value());
   REQUIRE(link.inject_to_server(h2::connect_headers(1, "10.0.0.1:80")).has_value());

@@ -46,7 +46,7 @@ bool server_closes_after(HboneFixture& f, std::string_view bytes) {
   return false;
 }
 
-uint64_t h2_failures(const HboneFixture& f, tunnel::hbone::ConnectionFailure why) {
+uint64_t h2_failures(const HboneFixture& f, tunnel::http::ConnectionFailure why) {
   return f.worker->tunnel_stats().h2_failures[static_cast<size_t>(why)].value();
 }
 
@@ -55,7 +55,7 @@ uint64_t h2_failures(const HboneFixture& f, tunnel::hbone::ConnectionFailure why
 TEST_CASE("bytes that are not HTTP/2 after TLS close that connection, counted as bad_preface") {
   HboneFixture f(base::SocketAddr::parse("127.0.0.1:9").value());
   CHECK(server_closes_after(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-  CHECK(eventually([&] { return h2_failures(f, tunnel::hbone::ConnectionFailure::BadPreface) == 1; }));
+  CHECK(eventually([&] { return h2_failures(f, tunnel::http::ConnectionFailure::BadPreface) == 1; }));
   CHECK(eventually([&] { return f.worker->tunnel_stats().active[1].value() == 0; }));
 }
 
@@ -66,6 +66,6 @@ TEST_CASE("a malformed frame closes that connection and is counted by its reason
   std::string bytes(kPreface);
   bytes += std::string("\x00\x00\x05\x04\x00\x00\x00\x00\x00", 9) + std::string("\x00\x03\x00\x00\x00", 5);
   CHECK(server_closes_after(f, bytes));
-  CHECK(eventually([&] { return h2_failures(f, tunnel::hbone::ConnectionFailure::FrameSize) == 1; }));
+  CHECK(eventually([&] { return h2_failures(f, tunnel::http::ConnectionFailure::FrameSize) == 1; }));
   CHECK(eventually([&] { return f.worker->tunnel_stats().active[1].value() == 0; }));
 }
