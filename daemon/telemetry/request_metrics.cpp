@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/base/check.hpp"
+
 namespace mesh::telemetry {
 namespace detail {
 
@@ -143,6 +145,11 @@ RequestMetrics::RequestMetrics(size_t workers, size_t max_series) : max_series_(
   for (size_t i = 0; i < workers; ++i) {
     recorders_.push_back(std::unique_ptr<RequestRecorder>(new RequestRecorder(total_series_, max_series)));
   }
+}
+
+RequestRecorder& RequestMetrics::recorder(size_t worker) {
+  MESH_CHECK(worker < recorders_.size());
+  return *recorders_[worker];
 }
 
 namespace {

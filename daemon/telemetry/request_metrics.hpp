@@ -77,7 +77,7 @@ class RequestMetrics {
  public:
   explicit RequestMetrics(size_t workers, size_t max_series = kDefaultMaxRequestSeries);
 
-  RequestRecorder& recorder(size_t worker) { return *recorders_.at(worker); }
+  RequestRecorder& recorder(size_t worker);  // worker < the number given at construction
   // The families above plus meshd_request_metrics_series and
   // meshd_request_metrics_overflow_total. Any thread; register with Registry::add.
   void collect(Exposition& e) const;

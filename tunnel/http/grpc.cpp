@@ -40,7 +40,7 @@ std::string_view to_string(GrpcStatus s) {
 }
 
 std::optional<GrpcStatus> parse_grpc_status(std::string_view value) {
-  if (value.empty() || value.size() > 2) return std::nullopt;
+  if (value.empty() || value.size() > 2 || (value.size() == 2 && value[0] == '0')) return std::nullopt;
   unsigned n = 0;
   for (char c : value) {
     if (c < '0' || c > '9') return std::nullopt;

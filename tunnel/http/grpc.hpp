@@ -38,7 +38,8 @@ inline constexpr size_t kGrpcStatusCount = 17;
 
 // "OK", "CANCELLED", ... "UNAUTHENTICATED", as the spec spells them.
 std::string_view to_string(GrpcStatus s);
-// A `grpc-status` value: decimal digits naming one of the 17 codes; anything else is nullopt.
+// A `grpc-status` value: decimal digits without leading zeros (as the spec writes it) naming
+// one of the 17 codes; anything else is nullopt.
 std::optional<GrpcStatus> parse_grpc_status(std::string_view value);
 
 // `grpc-timeout`: 1 to 8 ASCII digits, then one unit of H M S m u n (hours to nanoseconds);

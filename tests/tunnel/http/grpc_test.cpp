@@ -20,7 +20,7 @@ TEST_CASE("every gRPC status code has its spec name and parses from its number")
     CHECK(to_string(static_cast<GrpcStatus>(i)) == names[i]);
     CHECK(parse_grpc_status(std::to_string(i)) == static_cast<GrpcStatus>(i));
   }
-  for (std::string_view bad : {"", "17", "-1", "1 ", "+1", "x", "100"}) {
+  for (std::string_view bad : {"", "17", "-1", "1 ", "+1", "x", "100", "01", "00"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_grpc_status(bad).has_value());
   }
