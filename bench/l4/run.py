@@ -60,6 +60,9 @@ def parse_args(argv):
     p.add_argument("--meshd-variant", action="append", default=[], metavar="NAME:LINE[;LINE]",
                    help="also measure another meshd with these [runtime] lines, as path 'meshd-NAME' in the "
                         "stream and rr phases, e.g. 'ring16:buffers_per_worker = 16' (repeatable)")
+    p.add_argument("--meshd-other", action="append", default=[], metavar="NAME:BUILD",
+                   help="also measure the meshd of another release build tree (e.g. an older commit's "
+                        "worktree) as path 'meshd-NAME' in the stream and rr phases, same config (repeatable)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs)")
     p.add_argument("--json", help="result file (default BUILD/bench/l4/results.json)")
     p.add_argument("--markdown", help="also write the results as Markdown tables to this file")
@@ -222,6 +225,17 @@ def run(args, res):
             variants.append(v)
             targets.append(measure.Target(f"meshd-{vname}", v.listen["rr"], v.listen["iperf"], v.pid, v.active,
                                           v.loop_counters))
+        for spec in args.meshd_other:
+            vname, _, other_build = spec.partition(":")
+            other_bin = os.path.join(os.path.abspath(other_build), "daemon", "app", "meshd")
+            if not os.access(other_bin, os.X_OK):
+                raise HarnessError(f"--meshd-other {spec}: {other_bin} is missing")
+            v = Meshd(procs, other_bin, args.threads, {"rr": backend, "iperf": start_iperf_server(
+                procs, f"iperf-{vname}", load_cpus)[1]}, proxy_cpus, name=f"meshd-{vname}",
+                runtime=args.meshd_runtime)
+            variants.append(v)
+            targets.append(measure.Target(f"meshd-{vname}", v.listen["rr"], v.listen["iperf"], v.pid, v.active,
+                                          v.loop_counters))
         if "idle" in args.phases:
             if args.idle_conns + 50 > min(meshd.limit, hap.limit):
                 log(f"idle: {args.idle_conns} connections exceed the proxies' limits "
@@ -275,6 +289,7 @@ def machine_facts(args, argv):
         "iperf3": first_line(["iperf3", "--version"]),
         "threads": args.threads, "nice": args.nice, "sched": args.sched, "pinned": args.pin, "quick": args.quick,
         "rounds": args.rounds, "meshd_runtime": args.meshd_runtime, "meshd_variants": args.meshd_variant,
+        "meshd_others": args.meshd_other,
     }
 
 
