@@ -296,7 +296,9 @@ RouteActions Compiler::route_actions(const model::HttpRule& spec) {
     a.fault = f;
   }
   if (spec.rewrite) {
-    a.path_rewrite = PathRewrite{!spec.rewrite->path.empty(), spec.rewrite->path};
+    using Kind = PathRewrite::Kind;
+    if (!spec.rewrite->path.empty()) a.path_rewrite = PathRewrite{Kind::Prefix, spec.rewrite->path};
+    if (!spec.rewrite->full_path.empty()) a.path_rewrite = PathRewrite{Kind::FullPath, spec.rewrite->full_path};
     a.authority_rewrite = spec.rewrite->authority;
   }
   if (const auto& r = spec.redirect) {

@@ -80,7 +80,7 @@ std::vector<std::string> action_lines(const Explanation& e) {
     out.push_back(fmt::format("fault: abort with {} for {} of requests", a.fault->abort->http_status,
                               percent(a.fault->abort->fraction)));
   }
-  if (a.path_rewrite.enabled) out.push_back(fmt::format("rewrite path {} -> {}", e.path, e.forwarded_path));
+  if (a.path_rewrite.enabled()) out.push_back(fmt::format("rewrite path {} -> {}", e.path, e.forwarded_path));
   if (!a.authority_rewrite.empty()) out.push_back(fmt::format("rewrite authority -> {}", a.authority_rewrite));
   if (!a.request_headers.empty()) out.push_back("request headers: " + header_ops_text(a.request_headers));
   if (!a.response_headers.empty()) out.push_back("response headers: " + header_ops_text(a.response_headers));
@@ -107,7 +107,10 @@ json actions_json(const Explanation& e) {
     j["fault_abort"] = {{"http_status", a.fault->abort->http_status},
                         {"percentage", a.fault->abort->fraction.per_million / 10000.0}};
   }
-  if (a.path_rewrite.enabled) j["rewrite_path"] = {{"prefix", a.path_rewrite.prefix}, {"path", e.forwarded_path}};
+  if (a.path_rewrite.enabled()) {
+    j["rewrite_path"] = {{a.path_rewrite.kind == PathRewrite::Kind::FullPath ? "full_path" : "prefix", a.path_rewrite.value},
+                         {"path", e.forwarded_path}};
+  }
   if (!a.authority_rewrite.empty()) j["rewrite_authority"] = a.authority_rewrite;
   if (!a.request_headers.empty()) j["request_headers"] = header_ops_json(a.request_headers);
   if (!a.response_headers.empty()) j["response_headers"] = header_ops_json(a.response_headers);

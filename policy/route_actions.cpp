@@ -52,10 +52,12 @@ const RouteActions& default_route_actions() {
 }
 
 std::string rewrite_path(const PathRewrite& rewrite, std::string_view path, const HttpMatcher* matched) {
-  if (!rewrite.enabled) return std::string(path);
+  if (!rewrite.enabled()) return std::string(path);
   size_t replaced = 1;  // no path condition: Istio's prefix "/"
   const StringMatcher* m = matched && matched->path ? &*matched->path : nullptr;
-  if (m && m->kind() == StringMatcher::Kind::Prefix) {
+  if (rewrite.kind == PathRewrite::Kind::FullPath) {
+    replaced = std::min(path.find('?'), path.size());
+  } else if (m && m->kind() == StringMatcher::Kind::Prefix) {
     replaced = m->value().size();
   } else if (m && m->kind() != StringMatcher::Kind::Present) {
     replaced = std::min(path.find('?'), path.size());  // exact and regex matched the path sans query
@@ -63,8 +65,16 @@ std::string rewrite_path(const PathRewrite& rewrite, std::string_view path, cons
     replaced = 0;  // "*" or an absolute form: nothing matched "/" (not reached through a route)
   }
   replaced = std::min(replaced, path.size());
-  std::string out = rewrite.prefix;
+  std::string out = rewrite.value;
   out.append(path.substr(replaced));
+  return out;
+}
+
+std::string mirror_authority(std::string_view authority) {
+  size_t colon = port_start(authority);
+  std::string out(authority.substr(0, colon));
+  out += "-shadow";
+  if (colon != std::string_view::npos) out.append(authority.substr(colon));
   return out;
 }
 

@@ -63,10 +63,13 @@ struct Fault {
 };
 
 // Istio's rewrite.uri is Envoy's prefix_rewrite: the part of the path the taken match block
-// matched is replaced. What that part is depends on the block (rewrite_path below).
+// matched is replaced; what that part is depends on the block (rewrite_path below).
+// FullPath is Gateway API's ReplaceFullPath: the whole path, the query string kept.
 struct PathRewrite {
-  bool enabled = false;
-  std::string prefix;  // the replacement
+  enum class Kind : uint8_t { None, Prefix, FullPath };
+  Kind kind = Kind::None;
+  std::string value;  // the replacement
+  bool enabled() const { return kind != Kind::None; }
 };
 
 // Istio's HTTPRedirect as Envoy's RedirectAction: every empty field keeps the request's part.
@@ -130,8 +133,13 @@ const RouteActions& default_route_actions();
 //   exact or regex         | the path without the query string (the query stays)
 //   none (or no block)     | the leading "/" (Istio routes such a rule with prefix "/")
 // The replacement is taken literally: prefix "/api" with rewrite "/" turns "/api/x" into
-// "//x"; write the prefix as "/api/" (and a second rule for "/api") to get "/x".
+// "//x"; write the prefix as "/api/" (and a second rule for "/api") to get "/x". A FullPath
+// rewrite replaces the path without the query string whatever the block matched.
 std::string rewrite_path(const PathRewrite& rewrite, std::string_view path, const HttpMatcher* matched);
+
+// The :authority of a mirrored request, Envoy's: "-shadow" after the host ("a:80" ->
+// "a-shadow:80"), so the mirror's logs tell copies from originals.
+std::string mirror_authority(std::string_view authority);
 
 // The Location of a redirect for a request with this scheme, authority and :path (Envoy's
 // newUri). The request's port is dropped when the redirect names a host, names a port, or

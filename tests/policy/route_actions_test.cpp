@@ -65,8 +65,8 @@ response_headers = { set = { server = "meshd" } })"));
   CHECK(a.retries.on == (kRetry5xx | kRetryReset | kRetryRetriableStatusCodes));
   CHECK(a.retries.status_codes == std::vector<uint16_t>{409});
   CHECK(retry_on_names(a.retries.on) == std::vector<std::string_view>{"5xx", "reset", "retriable-status-codes"});
-  CHECK(a.path_rewrite.enabled);
-  CHECK(a.path_rewrite.prefix == "/v2/");
+  CHECK(a.path_rewrite.kind == PathRewrite::Kind::Prefix);
+  CHECK(a.path_rewrite.value == "/v2/");
   CHECK(a.authority_rewrite == "reviews.internal");
   CHECK_FALSE(a.redirect);
   CHECK_FALSE(a.fault);
@@ -109,7 +109,7 @@ TEST_CASE("faults, redirects and mirrors get Istio's defaults when fields are le
   CHECK(m.mirror->fraction.always());
   CHECK(m.mirror->target.cluster.empty());  // no port: the dialled one
   CHECK(cluster_key(m.mirror->target, 9080) == "outbound|9080||shadow.default.svc.cluster.local");
-  CHECK_FALSE(m.actions.path_rewrite.enabled);
+  CHECK_FALSE(m.actions.path_rewrite.enabled());
   CHECK(m.actions.request_headers.empty());
 }
 
@@ -146,6 +146,7 @@ TEST_CASE("a prefix rewrite replaces what the taken match block matched, as Envo
     const char* rewrite;  // rewrite.path
     const char* path;     // request :path
     const char* expected;
+    bool full_path = false;  // rewrite.full_path instead of rewrite.path
   };
   const Case cases[] = {
       // Envoy's documented trailing-slash trap: "/api" -> "/" leaves a double slash.
@@ -163,13 +164,17 @@ TEST_CASE("a prefix rewrite replaces what the taken match block matched, as Envo
       {"", "/v2/", "/foo/bar", "/v2/foo/bar"},
       // The block that matched decides, not the rule's first.
       {"[{ path = { exact = \"/one\" } }, { path = { prefix = \"/two/\" } }]", "/", "/two/x", "/x"},
+      // Gateway API's ReplaceFullPath: the whole path, whatever matched; the query stays.
+      {"[{ path = { prefix = \"/api/\" } }]", "/v2", "/api/users?id=7", "/v2?id=7", true},
+      {"", "/", "/anything/at/all", "/", true},
   };
   for (const Case& c : cases) {
     std::string match = *c.match ? std::string("match = ") + c.match + "\n" : "";
     std::string path = c.path;
     CAPTURE(match);
     CAPTURE(path);
-    auto p = must_compile(route(match + "to = [{ host = \"reviews\" }]\nrewrite = { path = \"" + c.rewrite + "\" }"));
+    std::string key = c.full_path ? "full_path" : "path";
+    auto p = must_compile(route(match + "to = [{ host = \"reviews\" }]\nrewrite = { " + key + " = \"" + c.rewrite + "\" }"));
     const Header version{"x-v", "2"};  // for the header-only block
     RequestAttrs req{"GET", c.path, "reviews:9080", "http", std::span<const Header>(&version, 1)};
     SplitMix64 random(1);
@@ -178,6 +183,14 @@ TEST_CASE("a prefix rewrite replaces what the taken match block matched, as Envo
     CHECK(rewrite_path(d.actions->path_rewrite, req.path, d.match) == c.expected);
   }
   CHECK(rewrite_path(PathRewrite{}, "/kept?q", nullptr) == "/kept?q");  // no rewrite
+  CHECK(compile_errors(route("to = [{ host = \"reviews\" }]\nrewrite = { path = \"/a\", full_path = \"/b\" }")) ==
+        "test.toml:17:38: route.http.rewrite.full_path: give path (replaces the matched prefix) or full_path, not both\n");
+}
+
+TEST_CASE("a mirrored request's authority gets Envoy's -shadow suffix before the port") {
+  CHECK(mirror_authority("reviews:9080") == "reviews-shadow:9080");
+  CHECK(mirror_authority("reviews") == "reviews-shadow");
+  CHECK(mirror_authority("[::1]:80") == "[::1]-shadow:80");
 }
 
 TEST_CASE("redirect locations follow Envoy's newUri") {
@@ -243,7 +256,7 @@ TEST_CASE("a host without a route gets the default actions: Istio's retries, not
   CHECK(&default_retry_policy() == &a.retries);
   CHECK_FALSE(a.fault);
   CHECK_FALSE(a.redirect);
-  CHECK_FALSE(a.path_rewrite.enabled);
+  CHECK_FALSE(a.path_rewrite.enabled());
   CHECK(a.request_headers.empty());
   CHECK(a.response_headers.empty());
 }
