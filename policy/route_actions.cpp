@@ -2,6 +2,7 @@
 // semantics, written once here so that the data path and `meshctl policy explain` agree.
 #include "policy/route_actions.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
@@ -37,8 +38,8 @@ size_t port_start(std::string_view authority) {
 }  // namespace
 
 Fraction Fraction::of_percent(double percent) {
-  double v = std::llround(percent * 10000.0);
-  return Fraction{static_cast<uint32_t>(v < 0 ? 0 : v > kMillion ? kMillion : v)};
+  long long v = std::llround(percent * 10000.0);  // percent is 0-100 (the decoder checks)
+  return Fraction{static_cast<uint32_t>(std::clamp<long long>(v, 0, kMillion))};
 }
 
 const RouteActions& default_route_actions() {

@@ -5,7 +5,7 @@
 // sits next to it in traffic.hpp). Each field means what its Istio VirtualService
 // counterpart means as Envoy carries it out; where meshd departs it says so here and in
 // docs/config.md. The pure functions below apply an action to strings, so the data path
-// never re-derives a semantic (and never includes policy's model). Immutable; any thread.
+// never re-derives a semantic from the model. Immutable; any thread.
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -17,7 +17,6 @@
 
 namespace mesh::policy {
 
-class StringMatcher;
 struct HttpMatcher;
 
 // Retry conditions as bits (Envoy's retry_on names); status_codes lists the retriable codes.
