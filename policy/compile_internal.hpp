@@ -42,6 +42,8 @@ class Compiler {
   HttpMatcher http_matcher(const model::HttpMatch& m);
   std::optional<StringMatcher> string_matcher(const model::StringMatch& m, bool ignore_case);
   RetryPolicy retry_policy(const model::HttpRule& spec);
+  RouteActions route_actions(const model::HttpRule& spec);
+  HeaderOps header_ops(const model::HeaderOps& in, SourceLoc loc, std::string_view what);
   // Points each service at its mesh route and destination (compile.cpp), once both tables
   // are complete.
   void link();

@@ -1,6 +1,8 @@
 // Compile pass for [[route]]: gateways and hosts bound (one route per host and gateway),
 // rules compiled in order with their matchers, destinations resolved to services, externals
-// and subsets, weights checked, and Istio's retry defaults applied.
+// and subsets (each with its resolved traffic policy and cluster key), weights checked, and
+// each HTTP rule's actions compiled (RouteActions: Istio's retry defaults, faults, rewrites,
+// redirects, validated header operations) so the data path only reads them.
 #include <algorithm>
 #include <array>
 
@@ -124,9 +126,12 @@ HttpRule Compiler::http_rule(const model::Route& route, const model::HttpRule& s
     d_.error(spec.fault->loc, "route rule: a rule with fault injection has no timeout or retries (as in Istio); "
                               "remove them, or inject the fault in a separate rule");
   }
-  r.timeout = spec.timeout.value_or(base::Duration{});
-  r.retries = retry_policy(spec);
-  if (spec.mirror) r.mirror = target(spec.mirror->destination, route.meta.ns);
+  r.actions = route_actions(spec);
+  if (spec.mirror) {
+    if (auto t = target(spec.mirror->destination, route.meta.ns)) {
+      r.mirror = Mirror{std::move(*t), Fraction::of_percent(spec.mirror->percentage)};
+    }
+  }
   return r;
 }
 
@@ -172,13 +177,17 @@ std::optional<RouteTarget> Compiler::target(const model::RouteDestination& d, st
   t.service = ref.service;
   t.external = ref.external;
   t.port = d.port;
+  const Destination* dest = p_.destinations_.for_host(t.host);
+  if (dest) t.traffic_policy = &dest->traffic_policy;
   const auto& ports = t.service ? t.service->ports : t.external->spec->ports;
   if (d.port && !ports.empty() && std::none_of(ports.begin(), ports.end(), [&](const auto& p) { return p.port == d.port; })) {
     d_.error(d.loc, fmt::format("route destination: host '{}' has no port {}", t.host, d.port));
     return std::nullopt;
   }
-  if (d.subset.value.empty()) return t;
-  const Destination* dest = p_.destinations_.for_host(t.host);
+  if (d.subset.value.empty()) {
+    if (t.port) t.cluster = cluster_key(t.host, "", t.port);
+    return t;
+  }
   if (!dest) {
     d_.error(d.subset.loc, fmt::format("route destination: subset '{}' of host '{}' is not defined: no [[destination]] "
                                        "for this host", d.subset.value, t.host));
@@ -194,6 +203,8 @@ std::optional<RouteTarget> Compiler::target(const model::RouteDestination& d, st
     d_.error(d.subset.loc, std::move(message));
     return std::nullopt;
   }
+  t.traffic_policy = &t.subset->traffic_policy;
+  if (t.port) t.cluster = cluster_key(t.host, t.subset->name, t.port);
   return t;
 }
 
@@ -243,6 +254,64 @@ std::optional<StringMatcher> Compiler::string_matcher(const model::StringMatch& 
     }
   }
   return StringMatcher(m.kind, m.value, std::move(regex), ignore_case && m.kind != Kind::Regex);
+}
+
+HeaderOps Compiler::header_ops(const model::HeaderOps& in, SourceLoc loc, std::string_view what) {
+  HeaderOps out;
+  auto name_ok = [&](std::string name) -> std::optional<std::string> {
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (is_modifiable_header(name)) return name;
+    d_.error(loc, fmt::format("route rule: {}: header '{}' cannot be modified: {}", what, name,
+                              name == "host" || name == ":authority" ? "use rewrite.authority"
+                              : name.starts_with(':')               ? "pseudo-headers are not header operations"
+                                                                    : "not a valid header name"));
+    return std::nullopt;
+  };
+  auto values = [&](const model::Labels& kv, std::vector<HeaderValue>& to) {
+    for (const auto& entry : kv) {
+      auto name = name_ok(entry.first);
+      if (!name) continue;
+      if (entry.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        d_.error(loc, fmt::format("route rule: {}: the value of header '{}' contains CR, LF or NUL", what, *name));
+        continue;
+      }
+      to.push_back(HeaderValue{std::move(*name), entry.second});
+    }
+  };
+  for (const auto& r : in.remove)
+    if (auto name = name_ok(r)) out.remove.push_back(std::move(*name));
+  values(in.set, out.set);
+  values(in.add, out.add);
+  return out;
+}
+
+RouteActions Compiler::route_actions(const model::HttpRule& spec) {
+  RouteActions a;
+  a.timeout = spec.timeout.value_or(base::Duration{});
+  a.retries = retry_policy(spec);
+  if (spec.fault) {
+    Fault f;
+    if (const auto& d = spec.fault->delay) f.delay = FaultDelay{d->fixed_delay, Fraction::of_percent(d->percentage)};
+    if (const auto& ab = spec.fault->abort) f.abort = FaultAbort{ab->http_status, Fraction::of_percent(ab->percentage)};
+    a.fault = f;
+  }
+  if (spec.rewrite) {
+    using Kind = PathRewrite::Kind;
+    if (!spec.rewrite->path.empty()) a.path_rewrite = PathRewrite{Kind::Prefix, spec.rewrite->path};
+    if (!spec.rewrite->full_path.empty()) a.path_rewrite = PathRewrite{Kind::FullPath, spec.rewrite->full_path};
+    a.authority_rewrite = spec.rewrite->authority;
+  }
+  if (const auto& r = spec.redirect) {
+    // As Istio's validation: a redirect answers the request, so nothing else may act on it.
+    if (spec.rewrite) d_.error(r->loc, "route rule: a rule with a redirect cannot also rewrite (as in Istio)");
+    if (spec.fault) d_.error(r->loc, "route rule: a rule with a redirect cannot also inject faults (as in Istio)");
+    std::string scheme = r->scheme;
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    a.redirect = Redirect{std::move(scheme), r->authority, r->port, r->path, r->code};
+  }
+  a.request_headers = header_ops(spec.request_headers, spec.loc, "request_headers");
+  a.response_headers = header_ops(spec.response_headers, spec.loc, "response_headers");
+  return a;
 }
 
 RetryPolicy Compiler::retry_policy(const model::HttpRule& spec) {

@@ -7,8 +7,7 @@
 namespace mesh::policy::detail {
 
 TrafficPolicy Compiler::traffic_policy(const model::TrafficPolicy& own, const TrafficPolicy* parent) const {
-  TrafficPolicy out = parent ? *parent : TrafficPolicy{};
-  if (!parent) out.load_balancer.simple = model::LbPolicy::LeastRequest;  // Istio's default
+  TrafficPolicy out = parent ? *parent : default_traffic_policy();
   if (own.load_balancer) {
     out.load_balancer = *own.load_balancer;
     if (out.load_balancer.simple == model::LbPolicy::Unspecified && !out.load_balancer.consistent_hash) {

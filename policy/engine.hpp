@@ -117,7 +117,14 @@ struct HttpRouteDecision {
   RouteOutcome outcome = RouteOutcome::Default;
   const Route* route = nullptr;
   const HttpRule* rule = nullptr;
-  const RouteTarget* target = nullptr;
+  const RouteTarget* target = nullptr;  // null for a redirect, NoMatch and Default
+  // The match block that matched (null: the rule has none, or no rule matched); a path
+  // rewrite replaces what this block matched (rewrite_path).
+  const HttpMatcher* match = nullptr;
+  // What to do to the request: the rule's compiled actions, or default_route_actions() for
+  // Default and NoMatch. Never null.
+  const RouteActions* actions = &default_route_actions();
+  const Mirror* mirror = nullptr;  // the rule's mirror, if any
 };
 
 struct TcpRouteQuery {
@@ -139,6 +146,9 @@ HttpRouteDecision select_http_route(const CompiledPolicy& policy, const HttpRout
 TcpRouteDecision select_tcp_route(const CompiledPolicy& policy, const TcpRouteQuery& q, RandomSource& random);
 // Whether one rule matches (used by select_http_route and by explain).
 bool http_rule_matches(const HttpRule& rule, const HttpRouteQuery& q);
+// The traffic policy of a host reached without a route target (the Default outcome): its
+// destination's top-level policy, else default_traffic_policy(). Never null.
+const TrafficPolicy& host_traffic_policy(const CompiledPolicy& policy, std::string_view host);
 // The retry policy of the Default outcome: Istio's (2 retries on connect-failure,
 // refused-stream, unavailable, cancelled and 503).
 const RetryPolicy& default_retry_policy();

@@ -93,24 +93,33 @@ const RouteTarget* pick(const std::vector<RouteTarget>& targets, const std::vect
   return &targets.back();
 }
 
+// The first block of the rule that matches: its address, `kEveryRequest` for a rule without
+// blocks, null when none matches.
+const HttpMatcher kEveryRequest{};
+const HttpMatcher* matching_block(const HttpRule& rule, const HttpRouteQuery& q) {
+  if (rule.matches.empty()) return &kEveryRequest;
+  for (const auto& m : rule.matches)
+    if (block_matches(m, q)) return &m;
+  return nullptr;
+}
+
 }  // namespace
 
-bool http_rule_matches(const HttpRule& rule, const HttpRouteQuery& q) {
-  if (rule.matches.empty()) return true;
-  for (const auto& m : rule.matches)
-    if (block_matches(m, q)) return true;
-  return false;
-}
+bool http_rule_matches(const HttpRule& rule, const HttpRouteQuery& q) { return matching_block(rule, q) != nullptr; }
 
 HttpRouteDecision select_http_route(const CompiledPolicy& policy, const HttpRouteQuery& q, RandomSource& random) {
   HttpRouteDecision d;
   d.route = q.service && q.gateway == kMeshGateway ? q.service->route : policy.routes().for_host(q.host, q.gateway);
   if (!d.route || d.route->http.empty() || !q.request) return d;
   for (const HttpRule& rule : d.route->http) {
-    if (!http_rule_matches(rule, q)) continue;
+    const HttpMatcher* block = matching_block(rule, q);
+    if (!block) continue;
     d.outcome = RouteOutcome::Matched;
     d.rule = &rule;
+    d.match = block == &kEveryRequest ? nullptr : block;
     d.target = pick(rule.targets, rule.cumulative, random);
+    d.actions = &rule.actions;
+    d.mirror = rule.mirror ? &*rule.mirror : nullptr;
     return d;
   }
   d.outcome = RouteOutcome::NoMatch;
@@ -143,10 +152,11 @@ std::string_view to_string(RouteOutcome o) {
   return "?";
 }
 
-const RetryPolicy& default_retry_policy() {
-  static const RetryPolicy kPolicy{2, {}, kRetryConnectFailure | kRetryRefusedStream | kRetryUnavailable |
-                                             kRetryCancelled | kRetryRetriableStatusCodes, {503}, true};
-  return kPolicy;
+const RetryPolicy& default_retry_policy() { return default_route_actions().retries; }
+
+const TrafficPolicy& host_traffic_policy(const CompiledPolicy& policy, std::string_view host) {
+  const Destination* d = policy.destinations().for_host(host);
+  return d ? d->traffic_policy : default_traffic_policy();
 }
 
 }  // namespace mesh::policy

@@ -161,12 +161,13 @@ base::Status resolve_gateway(const CompiledPolicy& policy, const std::string& id
   return fail(Errc::NotFound, fmt::format("--to: gateway '{}' serves no host '{}' on port {}", e.gateway->id, host, e.port));
 }
 
-ExplainedTarget target_of(const RouteTarget& t) {
+ExplainedTarget target_of(const RouteTarget& t, uint16_t dialled_port) {
   ExplainedTarget out;
   out.host = t.host;
   out.subset = t.subset;
   out.port = t.port;
   out.weight = t.weight;
+  out.cluster = cluster_key(t, dialled_port);
   return out;
 }
 
@@ -180,8 +181,11 @@ void route(const CompiledPolicy& policy, const RequestAttrs& req, Explanation& e
     e.outcome = d.outcome;
     e.route = d.route;
     e.http_rule = d.rule;
+    e.http_match = d.match;
     if (d.rule)
-      for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t));
+      for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t, e.port));
+    e.forwarded_path = rewrite_path(d.actions->path_rewrite, req.path, d.match);
+    if (d.actions->redirect) e.location = redirect_location(*d.actions->redirect, req.scheme, req.authority, req.path);
   } else {
     TcpRouteQuery q{e.host, e.port, {}, e.source, gateway};
     if (e.service && !e.service->vips.empty()) q.destination_ip = e.service->vips.front();
@@ -190,13 +194,14 @@ void route(const CompiledPolicy& policy, const RequestAttrs& req, Explanation& e
     e.route = d.route;
     e.tcp_rule = d.rule;
     if (d.rule)
-      for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t));
+      for (const auto& t : d.rule->targets) e.targets.push_back(target_of(t, e.port));
   }
   if (e.outcome == RouteOutcome::Default && e.gateway) {
     e.outcome = RouteOutcome::NoMatch;  // a gateway forwards only what its routes bind: 404
   } else if (e.outcome == RouteOutcome::Default) {
     ExplainedTarget t;
     t.host = e.host;
+    t.cluster = cluster_key(e.host, "", e.port);
     e.targets.push_back(std::move(t));
   }
 }
@@ -232,7 +237,7 @@ void authorize(const CompiledPolicy& policy, const RequestAttrs& req, Explanatio
 std::string summarize(const Explanation& e) {
   if (e.server && e.server->tls && e.server->tls->https_redirect) return "redirect";
   if (e.outcome == RouteOutcome::NoMatch) return "no route";
-  if (e.http_rule && e.http_rule->spec->redirect) return "redirect";
+  if (e.http_rule && e.http_rule->actions.redirect) return "redirect";
   size_t total = 0, allowed = 0, denied = 0, mesh_targets = 0;
   for (const auto& t : e.targets) {
     if (t.weight == 0 || !t.mesh) continue;

@@ -36,6 +36,7 @@ struct ExplainedTarget {
   const Subset* subset = nullptr;
   uint16_t port = 0;
   uint32_t weight = 100;
+  std::string cluster;                       // cluster_key() for the dialled port
   bool mesh = true;                          // false: external, no workload-side authorization
   std::vector<ExplainedEndpoint> endpoints;  // the first kMaxEndpoints
   size_t endpoints_total = 0;
@@ -63,7 +64,12 @@ struct Explanation {
   RouteOutcome outcome = RouteOutcome::Default;
   const Route* route = nullptr;
   const HttpRule* http_rule = nullptr;
+  const HttpMatcher* http_match = nullptr;  // the block of http_rule that matched, if it has blocks
   const TcpRule* tcp_rule = nullptr;
+  // What http_rule's actions make of this request: the :path forwarded (after any rewrite)
+  // and, for a redirect, the Location answered.
+  std::string forwarded_path;
+  std::string location;
   std::vector<ExplainedTarget> targets;
   std::string decision;  // "allow", "deny", "partial", "per-request", "no route", "no endpoints", "redirect"
 };

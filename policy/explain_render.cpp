@@ -13,15 +13,7 @@ using json = nlohmann::ordered_json;  // keeps keys in the order written
 std::string retry_text(const RetryPolicy& r) {
   if (r.attempts == 0) return "no retries";
   std::vector<std::string> on;
-  static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
-      {kRetry5xx, "5xx"}, {kRetryGatewayError, "gateway-error"}, {kRetryReset, "reset"},
-      {kRetryConnectFailure, "connect-failure"}, {kRetryRetriable4xx, "retriable-4xx"},
-      {kRetryRefusedStream, "refused-stream"}, {kRetryRetriableStatusCodes, "retriable-status-codes"},
-      {kRetryRetriableHeaders, "retriable-headers"}, {kRetryEnvoyRateLimited, "envoy-ratelimited"},
-      {kRetryCancelled, "cancelled"}, {kRetryDeadlineExceeded, "deadline-exceeded"}, {kRetryInternal, "internal"},
-      {kRetryResourceExhausted, "resource-exhausted"}, {kRetryUnavailable, "unavailable"}};
-  for (auto [bit, name] : kNames)
-    if (r.on & bit) on.emplace_back(name);
+  for (std::string_view name : retry_on_names(r.on)) on.emplace_back(name);
   for (uint16_t code : r.status_codes) on.push_back(std::to_string(code));
   std::string out = fmt::format("{} retries", r.attempts);
   if (r.per_try_timeout.count()) out += fmt::format(" of {} each", base::format_duration(r.per_try_timeout));
@@ -57,6 +49,79 @@ std::string rule_where(const CompiledPolicy& p, const Explanation& e) {
                      p.where(e.tcp_rule->spec->loc));
 }
 
+std::string percent(Fraction f) { return fmt::format("{:g}%", f.per_million / 10000.0); }
+
+std::string header_ops_text(const HeaderOps& ops) {
+  std::vector<std::string> parts;
+  if (!ops.remove.empty()) parts.push_back(fmt::format("remove {}", fmt::join(ops.remove, ", ")));
+  for (const auto& h : ops.set) parts.push_back(fmt::format("set {}: {}", h.name, h.value));
+  for (const auto& h : ops.add) parts.push_back(fmt::format("add {}: {}", h.name, h.value));
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+std::string mirror_text(const Mirror& m) {
+  std::string out = fmt::format("mirror {} of requests to {}", percent(m.fraction), m.target.host);
+  if (m.target.subset) out += fmt::format(" subset {}", m.target.subset->name);
+  if (m.target.port) out += fmt::format(" port {}", m.target.port);
+  return out + " (answers ignored)";
+}
+
+// One line per action the matched rule applies to this request, in the order the data path
+// applies them (redirect or fault first, then rewrite, headers and mirror).
+std::vector<std::string> action_lines(const Explanation& e) {
+  std::vector<std::string> out;
+  const RouteActions& a = e.http_rule->actions;
+  if (a.redirect) out.push_back(fmt::format("redirect {} to {}", a.redirect->code, e.location));
+  if (a.fault && a.fault->delay) {
+    out.push_back(fmt::format("fault: delay {} for {} of requests", base::format_duration(a.fault->delay->delay),
+                              percent(a.fault->delay->fraction)));
+  }
+  if (a.fault && a.fault->abort) {
+    out.push_back(fmt::format("fault: abort with {} for {} of requests", a.fault->abort->http_status,
+                              percent(a.fault->abort->fraction)));
+  }
+  if (a.path_rewrite.enabled()) out.push_back(fmt::format("rewrite path {} -> {}", e.path, e.forwarded_path));
+  if (!a.authority_rewrite.empty()) out.push_back(fmt::format("rewrite authority -> {}", a.authority_rewrite));
+  if (!a.request_headers.empty()) out.push_back("request headers: " + header_ops_text(a.request_headers));
+  if (!a.response_headers.empty()) out.push_back("response headers: " + header_ops_text(a.response_headers));
+  if (e.http_rule->mirror) out.push_back(mirror_text(*e.http_rule->mirror));
+  return out;
+}
+
+json header_ops_json(const HeaderOps& ops) {
+  json set = json::object(), add = json::object();
+  for (const auto& h : ops.set) set[h.name] = h.value;
+  for (const auto& h : ops.add) add[h.name] = h.value;
+  return json{{"remove", ops.remove}, {"set", std::move(set)}, {"add", std::move(add)}};
+}
+
+json actions_json(const Explanation& e) {
+  json j = json::object();
+  const RouteActions& a = e.http_rule->actions;
+  if (a.redirect) j["redirect"] = {{"code", a.redirect->code}, {"location", e.location}};
+  if (a.fault && a.fault->delay) {
+    j["fault_delay"] = {{"delay", base::format_duration(a.fault->delay->delay)},
+                        {"percentage", a.fault->delay->fraction.per_million / 10000.0}};
+  }
+  if (a.fault && a.fault->abort) {
+    j["fault_abort"] = {{"http_status", a.fault->abort->http_status},
+                        {"percentage", a.fault->abort->fraction.per_million / 10000.0}};
+  }
+  if (a.path_rewrite.enabled()) {
+    j["rewrite_path"] = {{a.path_rewrite.kind == PathRewrite::Kind::FullPath ? "full_path" : "prefix", a.path_rewrite.value},
+                         {"path", e.forwarded_path}};
+  }
+  if (!a.authority_rewrite.empty()) j["rewrite_authority"] = a.authority_rewrite;
+  if (!a.request_headers.empty()) j["request_headers"] = header_ops_json(a.request_headers);
+  if (!a.response_headers.empty()) j["response_headers"] = header_ops_json(a.response_headers);
+  if (const auto& m = e.http_rule->mirror) {
+    j["mirror"] = {{"host", m->target.host}, {"subset", m->target.subset ? json(m->target.subset->name) : json(nullptr)},
+                   {"port", m->target.port}, {"percentage", m->fraction.per_million / 10000.0},
+                   {"cluster", cluster_key(m->target, e.port)}};
+  }
+  return j;
+}
+
 json rule_json(const CompiledPolicy& p, RuleRef r) {
   if (!r) return nullptr;
   return json{{"authorization", r.policy->id}, {"action", model::to_string(r.policy->action)},
@@ -81,11 +146,12 @@ json route_json(const CompiledPolicy& p, const Explanation& e) {
     r["location"] = p.where(e.http_rule ? e.http_rule->spec->loc : e.tcp_rule->spec->loc);
   }
   if (e.http) {
-    const RetryPolicy& retries = e.http_rule ? e.http_rule->retries : default_retry_policy();
-    r["timeout"] = e.http_rule && e.http_rule->timeout.count() ? base::format_duration(e.http_rule->timeout) : "none";
-    r["retries"] = retry_text(retries);
-    if (e.http_rule && e.http_rule->spec->fault) r["fault"] = true;
-    if (e.http_rule && e.http_rule->spec->redirect) r["redirect"] = e.http_rule->spec->redirect->code;
+    const RouteActions& a = e.http_rule ? e.http_rule->actions : default_route_actions();
+    r["timeout"] = a.timeout.count() ? base::format_duration(a.timeout) : "none";
+    r["retries"] = retry_text(a.retries);
+    if (a.fault) r["fault"] = true;
+    if (a.redirect) r["redirect"] = a.redirect->code;
+    if (e.http_rule) r["actions"] = actions_json(e);
   }
   return r;
 }
@@ -109,10 +175,12 @@ std::string to_text(const CompiledPolicy& p, const Explanation& e) {
   else if (e.outcome == RouteOutcome::NoMatch) line("route", fmt::format("no rule of route {} matches (404)", e.route->id));
   else line("route", rule_where(p, e));
   if (e.http && e.http_rule) {
-    std::string t = e.http_rule->timeout.count() ? base::format_duration(e.http_rule->timeout) : "none";
-    line("", fmt::format("timeout {}; {}{}", t, retry_text(e.http_rule->retries),
-                         e.http_rule->spec->fault ? "; fault injection" : ""));
-    if (e.http_rule->spec->redirect) line("", fmt::format("redirect {}", e.http_rule->spec->redirect->code));
+    const RouteActions& a = e.http_rule->actions;
+    if (!a.redirect) {
+      std::string t = a.timeout.count() ? base::format_duration(a.timeout) : "none";
+      line("", fmt::format("timeout {}; {}", t, retry_text(a.retries)));
+    }
+    for (const std::string& action : action_lines(e)) line("", action);
   }
   for (const auto& t : e.targets) {
     std::string head = fmt::format("-> {}", t.host);
@@ -146,7 +214,7 @@ std::string to_json(const CompiledPolicy& p, const Explanation& e) {
   j["targets"] = json::array();
   for (const auto& t : e.targets) {
     json tj{{"host", t.host}, {"subset", t.subset ? json(t.subset->name) : json(nullptr)}, {"port", t.port},
-            {"weight", t.weight}, {"mesh", t.mesh}, {"endpoints_total", t.endpoints_total},
+            {"weight", t.weight}, {"cluster", t.cluster}, {"mesh", t.mesh}, {"endpoints_total", t.endpoints_total},
             {"endpoints_allowed", t.endpoints_allowed}, {"endpoints", json::array()}};
     for (const auto& ep : t.endpoints) {
       tj["endpoints"].push_back({{"workload", ep.workload->id}, {"port", ep.port},

@@ -85,6 +85,7 @@ struct Fault {
 
 struct Rewrite {
   std::string path;       // replaces the matched prefix (or the whole path for exact matches)
+  std::string full_path;  // Gateway API's ReplaceFullPath: replaces the whole path
   std::string authority;
 };
 

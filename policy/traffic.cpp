@@ -1,5 +1,6 @@
 #include "policy/traffic.hpp"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 namespace mesh::policy {
@@ -18,6 +19,25 @@ const Subset* Destination::subset(std::string_view name) const {
   for (const auto& s : subsets)
     if (s.name == name) return &s;
   return nullptr;
+}
+
+const TrafficPolicy& default_traffic_policy() {
+  static const TrafficPolicy kPolicy = [] {
+    TrafficPolicy p;
+    p.load_balancer.simple = model::LbPolicy::LeastRequest;  // Istio's default
+    return p;
+  }();
+  return kPolicy;
+}
+
+std::string cluster_key(std::string_view host, std::string_view subset, uint16_t port) {
+  return fmt::format("outbound|{}|{}|{}", port, subset, host);
+}
+
+std::string cluster_key(const RouteTarget& target, uint16_t dialled_port) {
+  if (target.port) return target.cluster;
+  return cluster_key(target.host, target.subset ? std::string_view(target.subset->name) : std::string_view(),
+                     dialled_port);
 }
 
 const Route* RouteTable::for_host(std::string_view host, std::string_view gateway) const {

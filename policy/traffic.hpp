@@ -12,6 +12,7 @@
 
 #include "policy/inventory.hpp"
 #include "policy/names.hpp"
+#include "policy/route_actions.hpp"
 
 namespace re2 {
 class RE2;
@@ -102,6 +103,10 @@ struct Destination {
   const Subset* subset(std::string_view name) const;
 };
 
+// Istio's defaults, for a host without a [[destination]]: least request, unlimited
+// connection pool, no outlier detection, no TLS settings (the mesh's own mTLS to workloads).
+const TrafficPolicy& default_traffic_policy();
+
 struct RouteTarget {
   std::string host;                   // canonical host name
   const Service* service = nullptr;   // exactly one of service and external is set
@@ -109,23 +114,23 @@ struct RouteTarget {
   const Subset* subset = nullptr;     // null: every endpoint
   uint16_t port = 0;                  // 0: the port the client dialled
   uint32_t weight = 100;
+  // Never null: the subset's policy (merged over its destination's), else the destination's,
+  // else default_traffic_policy().
+  const TrafficPolicy* traffic_policy = &default_traffic_policy();
+  // The backend as a name that survives reloads, for the data path's per-worker caches:
+  // cluster_key(host, subset, port); empty when port is 0 (call cluster_key(target, dialled)).
+  std::string cluster;
 };
 
-// Retry conditions as bits; status_codes lists the retriable codes.
-enum RetryOn : uint32_t {
-  kRetry5xx = 1u << 0, kRetryGatewayError = 1u << 1, kRetryReset = 1u << 2, kRetryConnectFailure = 1u << 3,
-  kRetryRetriable4xx = 1u << 4, kRetryRefusedStream = 1u << 5, kRetryRetriableStatusCodes = 1u << 6,
-  kRetryRetriableHeaders = 1u << 7, kRetryEnvoyRateLimited = 1u << 8, kRetryCancelled = 1u << 9,
-  kRetryDeadlineExceeded = 1u << 10, kRetryInternal = 1u << 11, kRetryResourceExhausted = 1u << 12,
-  kRetryUnavailable = 1u << 13,
-};
+// Istio's cluster name, "outbound|<port>|<subset>|<host>" (subset empty for every endpoint).
+std::string cluster_key(std::string_view host, std::string_view subset, uint16_t port);
+// The target's key when the client dialled `dialled_port` (the target's own port wins).
+std::string cluster_key(const RouteTarget& target, uint16_t dialled_port);
 
-struct RetryPolicy {
-  uint32_t attempts = 0;            // retries after the first try
-  base::Duration per_try_timeout{};  // 0: bounded only by the route timeout
-  uint32_t on = 0;                  // RetryOn bits
-  std::vector<uint16_t> status_codes;
-  bool istio_default = false;       // no retries table: Istio's default policy
+// Istio's mirror: a copy of `fraction` of the requests goes to `target`, its answer ignored.
+struct Mirror {
+  RouteTarget target;
+  Fraction fraction;
 };
 
 struct HttpRule {
@@ -134,10 +139,9 @@ struct HttpRule {
   std::vector<HttpMatcher> matches;  // empty: every request
   std::vector<RouteTarget> targets;  // empty for a redirect
   std::vector<uint32_t> cumulative;  // running sums of target weights
-  base::Duration timeout{};          // 0: none (Istio's default)
-  RetryPolicy retries;
-  std::optional<RouteTarget> mirror;
-  const model::HttpRule* spec = nullptr;  // fault, rewrite, redirect, headers, mirror percentage
+  RouteActions actions;              // compiled once: what the data path does to the request
+  std::optional<Mirror> mirror;
+  const model::HttpRule* spec = nullptr;  // source locations
 };
 
 struct TcpRule {

@@ -252,7 +252,11 @@ model::HttpRule decode_http_rule(TableReader& r) {
     TableReader rr(r.ctx(), *t, r.sub("rewrite"));
     model::Rewrite rw;
     rr.get("path", rw.path);
+    rr.get("full_path", rw.full_path);
     rr.get("authority", rw.authority);
+    if (!rw.path.empty() && !rw.full_path.empty()) {
+      rr.error_at(*rr.take("full_path"), "full_path", "give path (replaces the matched prefix) or full_path, not both");
+    }
     rr.finish();
     rule.rewrite = std::move(rw);
   }

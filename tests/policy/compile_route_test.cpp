@@ -40,7 +40,7 @@ TEST_CASE("a route's rules keep their order and their targets are resolved") {
   CHECK(rule.targets[0].subset == p->destinations().all()[0].subset("v1"));
   CHECK(rule.targets[1].host == "ratings.default.svc.cluster.local");
   CHECK(rule.cumulative == std::vector<uint32_t>{90, 100});
-  CHECK(rule.timeout == std::chrono::seconds(3));
+  CHECK(rule.actions.timeout == std::chrono::seconds(3));
   CHECK_FALSE(p->routes().for_host("ratings.default.svc.cluster.local"));
 }
 
@@ -109,15 +109,15 @@ TEST_CASE("without a retries table a rule gets Istio's default retry policy, and
                                                                  "[[route.http]]\nto = [{ host = \"reviews\" }]\n"
                                                                  "retries = { attempts = 4, retry_on = \"5xx,gateway-error,409\" }\n");
   const auto& rules = p->routes().all()[0].http;
-  CHECK(rules[0].retries.istio_default);
-  CHECK(rules[0].retries.attempts == 2);
-  CHECK(rules[0].retries.on == (kRetryConnectFailure | kRetryRefusedStream | kRetryUnavailable | kRetryCancelled |
+  CHECK(rules[0].actions.retries.istio_default);
+  CHECK(rules[0].actions.retries.attempts == 2);
+  CHECK(rules[0].actions.retries.on == (kRetryConnectFailure | kRetryRefusedStream | kRetryUnavailable | kRetryCancelled |
                                 kRetryRetriableStatusCodes));
-  CHECK(rules[0].retries.status_codes == std::vector<uint16_t>{503});
-  CHECK(rules[1].retries.attempts == 0);
-  CHECK(rules[2].retries.attempts == 4);
-  CHECK(rules[2].retries.on == (kRetry5xx | kRetryGatewayError | kRetryRetriableStatusCodes));
-  CHECK(rules[2].retries.status_codes == std::vector<uint16_t>{409});
+  CHECK(rules[0].actions.retries.status_codes == std::vector<uint16_t>{503});
+  CHECK(rules[1].actions.retries.attempts == 0);
+  CHECK(rules[2].actions.retries.attempts == 4);
+  CHECK(rules[2].actions.retries.on == (kRetry5xx | kRetryGatewayError | kRetryRetriableStatusCodes));
+  CHECK(rules[2].actions.retries.status_codes == std::vector<uint16_t>{409});
   CHECK(compile_errors(route("to = [{ host = \"reviews\" }]\ntimeout = \"1s\"\nfault = { abort = { http_status = 503 } }")) ==
         "test.toml:21:9: route rule: a rule with fault injection has no timeout or retries (as in Istio); remove them, or "
         "inject the fault in a separate rule\n");

@@ -39,6 +39,11 @@ match = [{ path = { regex = "/v[0-9]+/(a|b)*c" }, query = { q = { regex = "x.*y"
          { headers = { x-a = { prefix = "p" } }, without_headers = { x-b = { present = true } } },
          { path = { prefix = "/CaSe" }, ignore_uri_case = true, method = { exact = "PUT" } }]
 to = [{ host = "api", subset = "v1", weight = 60 }, { host = "api", weight = 40 }]
+rewrite = { path = "/r/", authority = "api.internal" }
+request_headers = { remove = ["x-a"], set = { x-b = "1" } }
+[[route.http]]
+match = [{ path = { prefix = "/old" } }]
+redirect = { scheme = "https", path = "/new" }
 [[route.http]]
 to = [{ host = "api" }]
 [[authorization]]
@@ -108,7 +113,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)describe(p, d);
   SplitMix64 random(size);
   HttpRouteDecision r = select_http_route(p, HttpRouteQuery{"api.default.svc.cluster.local", 80, &req}, random);
-  if (r.outcome == RouteOutcome::Matched && !r.target) __builtin_trap();
+  if (r.outcome == RouteOutcome::Matched && !r.target && !r.actions->redirect) __builtin_trap();
+  // The pure action helpers take the request's bytes as they come from the network.
+  std::string forwarded = rewrite_path(r.actions->path_rewrite, req.path, r.match);
+  if (!r.actions->path_rewrite.enabled() && forwarded != req.path) __builtin_trap();
+  if (r.actions->redirect) (void)redirect_location(*r.actions->redirect, req.scheme, req.authority, req.path);
+  (void)mirror_authority(req.authority);
   ExplainQuery q{std::string(f[0]), "api.default:80", std::string(f[1]), std::string(f[2]), {}};
   if (auto e = explain(p, q)) (void)to_json(p, *e);
   return 0;

@@ -245,3 +245,118 @@ TEST_CASE("a query that names the dialled service uses its route without a host 
   q.service = p->services().by_name("default", "ratings");
   CHECK(select_http_route(*p, q, random).outcome == RouteOutcome::Default);
 }
+
+TEST_CASE("a decision carries the rule's compiled actions, the block that matched and the mirror") {
+  auto p = must_compile(kInventory + R"(
+[[route]]
+name = "r"
+hosts = ["reviews"]
+[[route.http]]
+name = "two-blocks"
+match = [{ path = { exact = "/a" } }, { path = { prefix = "/b/" } }]
+to = [{ host = "reviews" }]
+timeout = "4s"
+rewrite = { path = "/" }
+mirror = { host = "reviews", subset = "v3", percentage = 5 }
+[[route.http]]
+name = "rest"
+match = [{ path = { prefix = "/only" } }]
+to = [{ host = "reviews" }]
+)");
+  const Route* r = p->routes().for_host(kReviews);
+  Request req;
+  req.path = "/b/x";
+  HttpRouteDecision d = route(*p, req);
+  CHECK(rule_name(d) == "two-blocks");
+  CHECK(d.match == &r->http[0].matches[1]);
+  CHECK(d.actions == &r->http[0].actions);
+  CHECK(d.actions->timeout == std::chrono::seconds(4));
+  REQUIRE(d.mirror);
+  CHECK(d.mirror->target.subset->name == "v3");
+  CHECK(d.mirror->fraction.per_million == 50000);
+  CHECK(rewrite_path(d.actions->path_rewrite, req.path, d.match) == "/x");
+  req.path = "/only";
+  d = route(*p, req);
+  CHECK(d.match == &r->http[1].matches[0]);
+  CHECK(d.mirror == nullptr);
+  CHECK(d.actions->retries.istio_default);
+  req.path = "/none";
+  d = route(*p, req);  // NoMatch: no rule, the default actions
+  CHECK(d.outcome == RouteOutcome::NoMatch);
+  CHECK(d.actions == &default_route_actions());
+  CHECK(d.match == nullptr);
+  RequestAttrs attrs = req.attrs();
+  SplitMix64 random(1);
+  d = select_http_route(*p, HttpRouteQuery{"ratings.default.svc.cluster.local", 80, &attrs}, random);
+  CHECK(d.outcome == RouteOutcome::Default);
+  CHECK(d.actions == &default_route_actions());
+}
+
+TEST_CASE("every target has a resolved traffic policy and a cluster key that outlives the snapshot") {
+  const std::string policy = R"(
+[[service]]
+name = "reviews"
+ports = [{ port = 9080, protocol = "http" }, { port = 9090, protocol = "http" }]
+[[service]]
+name = "ratings"
+ports = [{ port = 80, protocol = "http" }]
+[[destination]]
+name = "reviews"
+host = "reviews"
+load_balancer = { simple = "round_robin" }
+outlier_detection = { consecutive_5xx_errors = 3 }
+subsets = [{ name = "v1", labels = { v = "1" } },
+           { name = "v2", labels = { v = "2" }, load_balancer = { simple = "random" } }]
+[[route]]
+name = "r"
+hosts = ["reviews"]
+[[route.http]]
+to = [{ host = "reviews", subset = "v1", weight = 25 }, { host = "reviews", subset = "v2", port = 9090, weight = 25 },
+      { host = "reviews", port = 9080, weight = 25 }, { host = "ratings", weight = 25 }]
+[[route.tcp]]
+to = [{ host = "reviews", subset = "v2", port = 9080 }]
+)";
+  auto p = must_compile(policy);
+  const Destination* dest = p->destinations().for_host(kReviews);
+  const auto& targets = p->routes().for_host(kReviews)->http[0].targets;
+  REQUIRE(targets.size() == 4);
+  struct Case {
+    size_t target;
+    const TrafficPolicy* traffic_policy;
+    model::LbPolicy lb;
+    bool outlier_detection;  // inherited from the destination's top level
+    const char* cluster;     // empty: the dialled port completes it
+    const char* dialled_9080;
+  };
+  const Case cases[] = {
+      {0, &dest->subset("v1")->traffic_policy, model::LbPolicy::RoundRobin, true, "",
+       "outbound|9080|v1|reviews.default.svc.cluster.local"},
+      {1, &dest->subset("v2")->traffic_policy, model::LbPolicy::Random, true,
+       "outbound|9090|v2|reviews.default.svc.cluster.local", "outbound|9090|v2|reviews.default.svc.cluster.local"},
+      {2, &dest->traffic_policy, model::LbPolicy::RoundRobin, true, "outbound|9080||reviews.default.svc.cluster.local",
+       "outbound|9080||reviews.default.svc.cluster.local"},
+      {3, &default_traffic_policy(), model::LbPolicy::LeastRequest, false, "",
+       "outbound|9080||ratings.default.svc.cluster.local"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.target);
+    const RouteTarget& t = targets[c.target];
+    CHECK(t.traffic_policy == c.traffic_policy);
+    CHECK(t.traffic_policy->load_balancer.simple == c.lb);
+    CHECK(t.traffic_policy->outlier_detection.has_value() == c.outlier_detection);
+    CHECK(t.cluster == std::string(c.cluster));
+    CHECK(cluster_key(t, 9080) == std::string(c.dialled_9080));
+  }
+  // Istio's defaults for a host without a destination.
+  CHECK(default_traffic_policy().connection_pool.max_connections == UINT32_MAX);
+  CHECK_FALSE(default_traffic_policy().tls);
+  CHECK(&host_traffic_policy(*p, kReviews) == &dest->traffic_policy);
+  CHECK(&host_traffic_policy(*p, "ratings.default.svc.cluster.local") == &default_traffic_policy());
+  // TCP targets are resolved the same way.
+  const RouteTarget& tcp = p->routes().for_host(kReviews)->tcp[0].targets[0];
+  CHECK(tcp.traffic_policy == &dest->subset("v2")->traffic_policy);
+  CHECK(tcp.cluster == "outbound|9080|v2|reviews.default.svc.cluster.local");
+  // The key is a value: the same policy compiled again (a reload) gives equal keys.
+  auto again = must_compile(policy);
+  CHECK(again->routes().for_host(kReviews)->http[0].targets[1].cluster == targets[1].cluster);
+}
