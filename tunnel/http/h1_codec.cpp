@@ -147,8 +147,13 @@ struct H1Decoder::Impl {
   static int on_headers_complete(llhttp_t* p) { return of(p).headers_complete(p); }
   static int on_body(llhttp_t* p, const char* at, size_t n) {
     Impl& m = of(p);
+    // Up to the limit exactly, however the body was cut, then the error.
+    uint64_t room = m.self->limits_.max_body_bytes - m.body_bytes;
+    if (n > room) {
+      if (room > 0) m.self->events_.on_body(std::string_view(at, room));
+      return m.reject(H1Error::BodyTooLarge);
+    }
     m.body_bytes += n;
-    if (m.body_bytes > m.self->limits_.max_body_bytes) return m.reject(H1Error::BodyTooLarge);
     m.self->events_.on_body(std::string_view(at, n));
     return HPE_OK;
   }
@@ -322,8 +327,10 @@ H1Error H1Decoder::map_llhttp_error(int err, std::string_view data) const {
   const char* b = data.data();
   const char* e = data.data() + data.size();
   if (err == HPE_LF_EXPECTED) return H1Error::BareCr;
-  if (pos && pos >= b && pos < e) {
-    if (*pos == '\r' && pos + 1 < e && pos[1] != '\n') return H1Error::BareCr;
+  // A byte other than LF right after a CR. Only the bytes up to the error count: looking past
+  // it would make the reason depend on where the input was cut. Not inside the target, where
+  // llhttp reports the error at or after the CR depending on the cut (an invalid target).
+  if (pos && pos >= b && pos < e && err != HPE_INVALID_URL) {
     char before = pos > b ? pos[-1] : (impl_->tail_len > 0 ? impl_->tail[impl_->tail_len - 1] : '\0');
     if (before == '\r' && *pos != '\n') return H1Error::BareCr;
   }

@@ -119,7 +119,8 @@ class H1Decoder {
 
   // Decodes as much of `data` as it may; returns the bytes consumed. Stops early after a
   // message (paused), at an upgrade, at close or at an error: keep the rest and feed it again
-  // after resume() (or hand it to the relay when Upgraded).
+  // after resume() (or hand it to the relay when Upgraded). After an Error the count is
+  // only where the decoder noticed; the connection is to be closed.
   size_t feed(std::string_view data);
   // MessageComplete -> Parsing (the next message). Upgraded -> Parsing: the upgrade was
   // declined (no 101 / non-2xx to CONNECT), the connection goes on as HTTP/1.1.

@@ -176,7 +176,10 @@ TEST_CASE("a body over max_body_bytes is refused, declared or streamed") {
   CHECK(requests(whole("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"), limits).error ==
         H1Error::BodyTooLarge);
   std::string chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-  CHECK(requests(whole(chunked), limits).error == H1Error::BodyTooLarge);
+  Run over = requests(whole(chunked), limits);
+  CHECK(over.error == H1Error::BodyTooLarge);
+  CHECK(over.log.substr(over.log.find("body:")) == "body:abcd");  // exactly the limit, then the error
+  CHECK(requests(bytes(chunked), limits).log == over.log);
   CHECK(requests(whole(chunked), H1Limits{.max_body_bytes = 5}).error == H1Error::None);
 }
 
@@ -238,6 +241,11 @@ TEST_CASE("malformed and smuggling requests fail with their own reason, at any s
       {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", H1Error::UnsupportedVersion, 505},
       {"RTSP", "GET / RTSP/1.0\r\nHost: a\r\n\r\n", H1Error::UnsupportedVersion, 505},
       {"HTTP/0.9", "GET /\r\n\r\n", H1Error::UnsupportedVersion, 505},
+      {"bad version before a bare CR (fuzz)", "GET / HTTP/5.1\r/1.1\r\n\r\n", H1Error::UnsupportedVersion, 505},
+      {"bare CR in the target (fuzz)", "GET h\r\xa2\n3\r\n\r\n", H1Error::InvalidTarget, 400},
+      {"bare CR after the target", "GET /\rX HTTP/1.1\r\nHost: a\r\n\r\n", H1Error::InvalidTarget, 400},
+      {"bare CR ending the head", get + "\rX", H1Error::BareCr, 400},
+      {"bare CR after a chunk size", post + "Transfer-Encoding: chunked\r\n\r\n3\rX", H1Error::BareCr, 400},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", H1Error::Http2Preface, 505},
       {"bad chunk size", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", H1Error::InvalidChunk, 400},
       {"chunk data without CRLF", post + "Transfer-Encoding: chunked\r\n\r\n3\r\nabcX0\r\n\r\n", H1Error::InvalidChunk, 400},
