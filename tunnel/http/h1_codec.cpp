@@ -71,7 +71,7 @@ struct H1Decoder::Impl {
 
   bool charge(size_t n) {
     header_bytes += n;
-    return header_bytes <= self->limits_.max_header_bytes;
+    return header_bytes <= self->options_.max_header_bytes;
   }
 
   // Whether the `n` bytes just before `at` (possibly in an earlier feed) spell `s`.
@@ -97,7 +97,7 @@ struct H1Decoder::Impl {
   }
   static int on_url(llhttp_t* p, const char* at, size_t n) {
     Impl& m = of(p);
-    if (m.self->target_.size() + n > m.self->limits_.max_request_line_bytes) return m.reject(H1Error::RequestLineTooLong);
+    if (m.self->target_.size() + n > m.self->options_.max_request_line_bytes) return m.reject(H1Error::RequestLineTooLong);
     if (!m.charge(n)) return m.reject(H1Error::HeadersTooLarge);
     m.self->target_.append(at, n);
     return HPE_OK;
@@ -117,7 +117,7 @@ struct H1Decoder::Impl {
   }
   static int on_header_field_complete(llhttp_t* p) {
     Impl& m = of(p);
-    if (++m.field_count > m.self->limits_.max_headers) return m.reject(H1Error::TooManyHeaders);
+    if (++m.field_count > m.self->options_.max_headers) return m.reject(H1Error::TooManyHeaders);
     if (!m.headers_done && iequals(m.pending.name, "transfer-encoding")) m.te_seen = true;
     m.in_value = true;
     m.value_spans = 0;
@@ -148,7 +148,7 @@ struct H1Decoder::Impl {
   static int on_body(llhttp_t* p, const char* at, size_t n) {
     Impl& m = of(p);
     // Up to the limit exactly, however the body was cut, then the error.
-    uint64_t room = m.self->limits_.max_body_bytes - m.body_bytes;
+    uint64_t room = m.self->options_.max_body_bytes - m.body_bytes;
     if (n > room) {
       if (room > 0) m.self->events_.on_body(std::string_view(at, room));
       return m.reject(H1Error::BodyTooLarge);
@@ -194,7 +194,7 @@ int H1Decoder::Impl::headers_complete(llhttp_t* p) {
   } else if (p->flags & F_CONTENT_LENGTH) {
     info.framing = H1BodyFraming::ContentLength;
     info.content_length = p->content_length;
-    if (p->content_length > d.limits_.max_body_bytes) {
+    if (p->content_length > d.options_.max_body_bytes) {
       d.fail(H1Error::BodyTooLarge);
       return -1;
     }
@@ -223,15 +223,15 @@ int H1Decoder::Impl::message_complete() {
     d.state_ = H1DecoderState::Closed;
     return HPE_PAUSED;
   }
-  if (d.limits_.pause_after_message) {
+  if (d.options_.pause_after_message) {
     d.state_ = H1DecoderState::MessageComplete;
     return HPE_PAUSED;
   }
   return HPE_OK;
 }
 
-H1Decoder::H1Decoder(Kind kind, H1DecoderEvents& events, H1Limits limits, H1ErrorCounts* counts)
-    : impl_(std::make_unique<Impl>()), kind_(kind), events_(events), limits_(limits), counts_(counts) {
+H1Decoder::H1Decoder(Kind kind, H1DecoderEvents& events, H1DecoderOptions options, H1ErrorCounts* counts)
+    : impl_(std::make_unique<Impl>()), kind_(kind), events_(events), options_(options), counts_(counts) {
   llhttp_settings_t& s = impl_->settings;
   llhttp_settings_init(&s);
   s.on_message_begin = &Impl::on_message_begin;
@@ -298,7 +298,7 @@ size_t H1Decoder::feed(std::string_view data) {
   if (state_ == H1DecoderState::Parsing && head_at_start && m.in_message && !m.headers_done) {
     // Whitespace llhttp skips reaches no callback: bound the head by the feeds it spans too.
     m.raw_head_bytes += used;
-    if (m.raw_head_bytes > 2 * limits_.max_header_bytes + limits_.max_request_line_bytes) fail(H1Error::HeadersTooLarge);
+    if (m.raw_head_bytes > 2 * options_.max_header_bytes + options_.max_request_line_bytes) fail(H1Error::HeadersTooLarge);
   }
   remember_tail(data.substr(0, used));
   return used;

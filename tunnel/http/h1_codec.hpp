@@ -62,7 +62,7 @@ struct H1ErrorCounts {
   uint64_t operator[](H1Error e) const { return by_reason[static_cast<size_t>(e)]; }
 };
 
-struct H1Limits {
+struct H1DecoderOptions {
   size_t max_header_bytes = 60 * 1024;    // Envoy's max_request_headers_kb: target + names + values
   size_t max_headers = 100;               // Envoy's max_headers_count (trailers counted apart)
   size_t max_request_line_bytes = 16 * 1024;  // the request-target
@@ -136,7 +136,7 @@ class H1Decoder {
 
  protected:
   enum class Kind : uint8_t { Request, Response };
-  H1Decoder(Kind kind, H1DecoderEvents& events, H1Limits limits, H1ErrorCounts* counts);
+  H1Decoder(Kind kind, H1DecoderEvents& events, H1DecoderOptions options, H1ErrorCounts* counts);
 
   // Called when the head is complete; returns llhttp's on_headers_complete answer
   // (0 body may follow, 1 no body, 2 no body and upgrade) or -1 after fail().
@@ -145,7 +145,6 @@ class H1Decoder {
   virtual void message_done() {}
 
   void fail(H1Error e);
-  const H1Limits& limits() const { return limits_; }
   // The head being decoded: start line pieces and fields (names lower case, values trimmed).
   std::string target_;
   HeaderMap fields_;
@@ -167,7 +166,7 @@ class H1Decoder {
   std::unique_ptr<Impl> impl_;
   Kind kind_;
   H1DecoderEvents& events_;
-  H1Limits limits_;
+  H1DecoderOptions options_;
   H1ErrorCounts* counts_;
   H1DecoderState state_ = H1DecoderState::Parsing;
   H1Error error_ = H1Error::None;
@@ -177,8 +176,8 @@ class H1Decoder {
 
 class H1RequestDecoder : public H1Decoder {
  public:
-  explicit H1RequestDecoder(H1RequestEvents& events, H1Limits limits = {}, H1ErrorCounts* counts = nullptr)
-      : H1Decoder(Kind::Request, events, limits, counts), events_(events) {}
+  explicit H1RequestDecoder(H1RequestEvents& events, H1DecoderOptions options = {}, H1ErrorCounts* counts = nullptr)
+      : H1Decoder(Kind::Request, events, options, counts), events_(events) {}
 
  private:
   int head_complete(H1MessageInfo& info) override;
@@ -187,8 +186,8 @@ class H1RequestDecoder : public H1Decoder {
 
 class H1ResponseDecoder : public H1Decoder {
  public:
-  explicit H1ResponseDecoder(H1ResponseEvents& events, H1Limits limits = {}, H1ErrorCounts* counts = nullptr)
-      : H1Decoder(Kind::Response, events, limits, counts), events_(events) {}
+  explicit H1ResponseDecoder(H1ResponseEvents& events, H1DecoderOptions options = {}, H1ErrorCounts* counts = nullptr)
+      : H1Decoder(Kind::Response, events, options, counts), events_(events) {}
 
   // Queues the request the next response answers (call as each request is sent): its
   // method (HEAD and CONNECT change the framing) and whether it asked for an Upgrade.

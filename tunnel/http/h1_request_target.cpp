@@ -77,6 +77,9 @@ H1Error apply_request_target(std::string_view target, RequestHead& head) {
   if (has_host && !valid_authority(host)) return H1Error::InvalidHost;
   head.headers.remove("host");
 
+  // A fragment is never sent (RFC 9110 §4.2.5); routing on a path that carries one invites
+  // confusion between proxies, so it is refused as Envoy does by default.
+  if (target.find('#') != std::string_view::npos) return H1Error::InvalidTarget;
   bool target_has_authority = true;
   if (head.method == "CONNECT") {
     if (!valid_authority(target) || target.find(':') == std::string_view::npos) return H1Error::InvalidTarget;

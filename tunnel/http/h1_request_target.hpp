@@ -5,7 +5,8 @@
 // the target, path "/" when empty; a Host must agree. authority-form (CONNECT only):
 // authority = target ("host:port"), scheme and path "". asterisk-form: OPTIONS only, path "*".
 // HTTP/1.1 needs exactly one Host unless the target carries the authority; HTTP/1.0 may omit
-// it. Host leaves the header map (the authority carries it). Pure functions.
+// it. A target with a fragment ('#') is refused. Host leaves the header map (the authority
+// carries it). Pure functions.
 #include <string_view>
 
 #include "tunnel/http/h1_codec.hpp"

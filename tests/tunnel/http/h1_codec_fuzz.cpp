@@ -22,7 +22,7 @@ namespace {
 // 2 * max_header_bytes + max_request_line_bytes, kept above the input size so that bound
 // (which depends on how the input is cut) cannot fire and the runs stay comparable.
 constexpr size_t kMaxInput = 4096;
-constexpr H1Limits kLimits{.max_header_bytes = 1536, .max_headers = 16, .max_request_line_bytes = 1024,
+constexpr H1DecoderOptions kLimits{.max_header_bytes = 1536, .max_headers = 16, .max_request_line_bytes = 1024,
                            .max_body_bytes = 2048};
 
 Run run(bool request, uint8_t methods, const std::vector<std::string_view>& pieces, size_t input_size) {

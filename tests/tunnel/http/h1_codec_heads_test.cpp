@@ -16,7 +16,7 @@ struct Request {
 };
 
 Run responses(const std::vector<Request>& sent, const std::vector<std::string_view>& pieces, bool eof = false,
-              H1Limits limits = {}) {
+              H1DecoderOptions limits = {}) {
   Recorder r;
   H1ResponseDecoder d(r, limits);
   for (const Request& q : sent) d.expect(q.method, q.upgrade);
@@ -133,7 +133,7 @@ TEST_CASE("malformed responses fail with their own reason") {
 }
 
 TEST_CASE("response header limits apply, and trailers have their own") {
-  H1Limits limits{.max_headers = 2};
+  H1DecoderOptions limits{.max_headers = 2};
   std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nA: 1\r\n\r\n0\r\nT1: 1\r\nT2: 2\r\n\r\n";
   CHECK(responses({{"GET", false}}, whole(wire), false, limits).error == H1Error::None);
   std::string three = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";

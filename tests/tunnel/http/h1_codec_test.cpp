@@ -9,14 +9,14 @@ using namespace mesh::tunnel::http::test;
 
 namespace {
 
-Run requests(const std::vector<std::string_view>& pieces, H1Limits limits = {}, bool eof = false) {
+Run requests(const std::vector<std::string_view>& pieces, H1DecoderOptions limits = {}, bool eof = false) {
   Recorder r;
   H1RequestDecoder d(r, limits);
   return drive(d, r, pieces, eof);
 }
 
 // The whole input, one byte at a time, and every split into two pieces decode alike.
-void check_every_split(std::string_view wire, const Run& expected, H1Limits limits = {}, bool eof = false) {
+void check_every_split(std::string_view wire, const Run& expected, H1DecoderOptions limits = {}, bool eof = false) {
   CHECK(requests(bytes(wire), limits, eof) == expected);
   for (size_t k = 1; k < wire.size(); ++k) {
     Run split = requests(split_at(wire, k), limits, eof);
@@ -98,7 +98,7 @@ TEST_CASE("requests decode to the shared heads, alike at every split") {
 TEST_CASE("without pausing, pipelined requests decode in one feed") {
   std::string wire = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
   Recorder r;
-  H1RequestDecoder d(r, H1Limits{.pause_after_message = false});
+  H1RequestDecoder d(r, H1DecoderOptions{.pause_after_message = false});
   CHECK(d.feed(wire) == wire.size());
   CHECK(d.state() == H1DecoderState::Parsing);
   CHECK(d.messages() == 2);
@@ -137,16 +137,16 @@ TEST_CASE("a declined upgrade goes on as HTTP/1.1 after resume") {
 
 TEST_CASE("header limits are configurable and count names, values and the target") {
   std::string wire = "GET /abc HTTP/1.1\r\nHost: a\r\nX: 123456\r\n\r\n";  // 4 + 4+1 + 1+6 = 16
-  CHECK(requests(whole(wire), H1Limits{.max_header_bytes = 16}).error == H1Error::None);
-  CHECK(requests(whole(wire), H1Limits{.max_header_bytes = 15}).error == H1Error::HeadersTooLarge);
-  CHECK(requests(whole(wire), H1Limits{.max_headers = 2}).error == H1Error::None);
-  CHECK(requests(whole(wire), H1Limits{.max_headers = 1}).error == H1Error::TooManyHeaders);
-  CHECK(requests(whole(wire), H1Limits{.max_request_line_bytes = 4}).error == H1Error::None);
-  CHECK(requests(whole(wire), H1Limits{.max_request_line_bytes = 3}).error == H1Error::RequestLineTooLong);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_header_bytes = 16}).error == H1Error::None);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_header_bytes = 15}).error == H1Error::HeadersTooLarge);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_headers = 2}).error == H1Error::None);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_headers = 1}).error == H1Error::TooManyHeaders);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_request_line_bytes = 4}).error == H1Error::None);
+  CHECK(requests(whole(wire), H1DecoderOptions{.max_request_line_bytes = 3}).error == H1Error::RequestLineTooLong);
 }
 
 TEST_CASE("the default limits are Envoy's: 60 KiB of headers, 100 fields") {
-  H1Limits defaults;
+  H1DecoderOptions defaults;
   CHECK(defaults.max_header_bytes == 60 * 1024);
   CHECK(defaults.max_headers == 100);
   std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
@@ -159,7 +159,7 @@ TEST_CASE("the default limits are Envoy's: 60 KiB of headers, 100 fields") {
 
 TEST_CASE("whitespace llhttp skips still counts against the head, feed by feed") {
   Recorder r;
-  H1RequestDecoder d(r, H1Limits{.max_header_bytes = 1024, .max_request_line_bytes = 1024});
+  H1RequestDecoder d(r, H1DecoderOptions{.max_header_bytes = 1024, .max_request_line_bytes = 1024});
   CHECK(d.feed("GET / HTTP/1.1\r\nHost: a\r\nX:") > 0);
   std::string spaces(512, ' ');
   int feeds = 0;
@@ -172,7 +172,7 @@ TEST_CASE("whitespace llhttp skips still counts against the head, feed by feed")
 }
 
 TEST_CASE("a body over max_body_bytes is refused, declared or streamed") {
-  H1Limits limits{.max_body_bytes = 4};
+  H1DecoderOptions limits{.max_body_bytes = 4};
   CHECK(requests(whole("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"), limits).error ==
         H1Error::BodyTooLarge);
   std::string chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
@@ -180,7 +180,7 @@ TEST_CASE("a body over max_body_bytes is refused, declared or streamed") {
   CHECK(over.error == H1Error::BodyTooLarge);
   CHECK(over.log.substr(over.log.find("body:")) == "body:abcd");  // exactly the limit, then the error
   CHECK(requests(bytes(chunked), limits).log == over.log);
-  CHECK(requests(whole(chunked), H1Limits{.max_body_bytes = 5}).error == H1Error::None);
+  CHECK(requests(whole(chunked), H1DecoderOptions{.max_body_bytes = 5}).error == H1Error::None);
 }
 
 struct Reject {

@@ -51,6 +51,8 @@ TEST_CASE("request-target and Host map to scheme, authority and path") {
       {"OPTIONS", "*", {"a"}, v11, H1Error::None, "", "a", "*"},
       {"OPTIONS", "*", {}, v11, H1Error::MissingHost, "", "", ""},
       {"GET", "*", {"a"}, v11, H1Error::InvalidTarget, "", "", ""},
+      {"GET", "/a#frag", {"a"}, v11, H1Error::InvalidTarget, "", "", ""},
+      {"GET", "http://a/x#frag", {}, v11, H1Error::InvalidTarget, "", "", ""},
   };
   for (const Case& c : cases) {
     std::string what = std::string(c.method) + " " + c.target;
