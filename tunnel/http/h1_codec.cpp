@@ -56,6 +56,9 @@ struct H1Decoder::Impl {
   size_t value_spans = 0;       // spans of the current field value
   bool carry = false;           // the last value span ended exactly at the previous feed's end
   const char* last_span_end = nullptr;
+  // Whether the bytes fed so far, waiting for a value's first span, end in LF (SP|HT)*:
+  // llhttp skips a fold before the first non-blank byte of a value as if it were OWS.
+  enum class Lead : uint8_t { None, AfterLf, AfterLfBlank } lead = Lead::None;
   size_t header_bytes = 0;      // head (or trailer) target + names + values
   size_t field_count = 0;
   size_t raw_head_bytes = 0;    // whole feeds spent inside the head (whitespace included)
@@ -89,6 +92,22 @@ struct H1Decoder::Impl {
       if (c != s[s.size() - i]) return false;
     }
     return true;
+  }
+
+  static bool blank(char c) { return c == ' ' || c == '\t'; }
+
+  // The lead state after `bytes`, starting from `before`.
+  static Lead lead_after(std::string_view bytes, Lead before) {
+    size_t run = 0;
+    while (run < bytes.size() && blank(bytes[bytes.size() - 1 - run])) ++run;
+    if (run == bytes.size()) return run > 0 && before != Lead::None ? Lead::AfterLfBlank : before;
+    if (bytes[bytes.size() - 1 - run] != '\n') return Lead::None;
+    return run > 0 ? Lead::AfterLfBlank : Lead::AfterLf;
+  }
+
+  // A value's first byte preceded by LF and blanks: the value began on a folded line.
+  bool folded_start(const char* at) const {
+    return lead_after(std::string_view(begin, static_cast<size_t>(at - begin)), lead) == Lead::AfterLfBlank;
   }
 
   static int on_message_begin(llhttp_t* p) {
@@ -125,10 +144,10 @@ struct H1Decoder::Impl {
   }
   static int on_header_value(llhttp_t* p, const char* at, size_t n) {
     Impl& m = of(p);
-    if (n == 0) return HPE_OK;
     // A value arrives as one span per feed; a second span not continuing exactly where the
     // previous feed ended means llhttp joined a folded line (obs-fold, RFC 9112 §5.2).
     if (m.value_spans > 0 && !(m.carry && at == m.begin)) return m.reject(H1Error::ObsFold);
+    if (m.value_spans == 0 && n > 0 && m.folded_start(at)) return m.reject(H1Error::ObsFold);
     m.carry = false;
     ++m.value_spans;
     m.last_span_end = at + n;
@@ -262,6 +281,7 @@ void H1Decoder::start_message() {
   m.in_value = false;
   m.pending = {};
   m.value_spans = 0;
+  m.lead = Impl::Lead::None;
   m.header_bytes = 0;
   m.field_count = 0;
   m.raw_head_bytes = 0;
@@ -295,6 +315,7 @@ size_t H1Decoder::feed(std::string_view data) {
   llhttp_errno_t err = llhttp_execute(&m.parser, data.data(), data.size());
   size_t used = after_execute(err, data);
   m.carry = m.last_span_end == data.data() + used;
+  m.lead = m.in_value && m.value_spans == 0 ? Impl::lead_after(data.substr(0, used), m.lead) : Impl::Lead::None;
   if (state_ == H1DecoderState::Parsing && head_at_start && m.in_message && !m.headers_done) {
     // Whitespace llhttp skips reaches no callback: bound the head by the feeds it spans too.
     m.raw_head_bytes += used;

@@ -43,6 +43,8 @@ TEST_CASE("requests decode to the shared heads, alike at every split") {
   const Case cases[] = {
       {"origin-form GET", "GET /p?q=1 HTTP/1.1\r\nHost: a.example\r\nX-Id: 7\r\n\r\n",
        "req GET |a.example|/p?q=1 HTTP/1.1 ka=1 none x-id=7\ncomplete\npause\n"},
+      {"empty values", "GET / HTTP/1.1\r\nHost: a\r\nX-E:\r\nX-W:   \r\nX-V: v\r\n\r\n",
+       "req GET |a|/ HTTP/1.1 ka=1 none x-e=;x-w=;x-v=v\ncomplete\npause\n"},
       {"content-length body", "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
        "req POST |a|/u HTTP/1.1 ka=1 cl=5 content-length=5\nbody:hello\ncomplete\npause\n"},
       {"chunked body with trailers",
@@ -218,6 +220,8 @@ TEST_CASE("malformed and smuggling requests fail with their own reason, at any s
        H1Error::TransferEncodingOnHttp10, 400},
       {"obs-fold", get + "X: a\r\n b\r\n\r\n", H1Error::ObsFold, 400},
       {"obs-fold with a tab", get + "X: a\r\n\tb\r\nY: c\r\n\r\n", H1Error::ObsFold, 400},
+      {"obs-fold of an empty value", get + "X:\r\n b\r\n\r\n", H1Error::ObsFold, 400},
+      {"obs-fold of whitespace", get + "X:  \r\n  b\r\n\r\n", H1Error::ObsFold, 400},
       {"obs-fold in trailers", post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT: a\r\n b\r\n\r\n", H1Error::ObsFold, 400},
       {"bare CR in a value", get + "X: a\rb\r\n\r\n", H1Error::BareCr, 400},
       {"bare CR ending the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", H1Error::BareCr, 400},
