@@ -54,6 +54,7 @@ inline constexpr size_t kH1ErrorCount = static_cast<size_t>(H1Error::TruncatedMe
 
 std::string_view to_string(H1Error e);
 // The status a server answers a request rejected for `e` (400, 413, 414, 431, 501, 505).
+// For a response the decoder rejected, a proxy answers its client 502 whatever the reason.
 int status_for(H1Error e);
 
 // Per-reason error counters; a worker owns one and hands it to its decoders.
@@ -63,7 +64,9 @@ struct H1ErrorCounts {
 };
 
 struct H1DecoderOptions {
-  size_t max_header_bytes = 60 * 1024;    // Envoy's max_request_headers_kb: target + names + values
+  // Envoy's max_request_headers_kb: target + names + values. Whole feeds spent inside a
+  // head (blanks llhttp skips) are bounded too, at 2 * this + max_request_line_bytes.
+  size_t max_header_bytes = 60 * 1024;
   size_t max_headers = 100;               // Envoy's max_headers_count (trailers counted apart)
   size_t max_request_line_bytes = 16 * 1024;  // the request-target
   uint64_t max_body_bytes = UINT64_MAX;   // declared or streamed; unlimited by default
