@@ -136,6 +136,8 @@ struct H1Decoder::Impl {
   }
   static int on_header_field_complete(llhttp_t* p) {
     Impl& m = of(p);
+    // llhttp accepts a line with an empty name (": v"); a field-name is a token (RFC 9110 §5.1).
+    if (m.pending.name.empty()) return m.reject(H1Error::InvalidHeaderName);
     if (++m.field_count > m.self->options_.max_headers) return m.reject(H1Error::TooManyHeaders);
     if (!m.headers_done && iequals(m.pending.name, "transfer-encoding")) m.te_seen = true;
     m.in_value = true;

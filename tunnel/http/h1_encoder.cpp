@@ -104,7 +104,7 @@ void H1Encoder::write_framing(const H1EncodeOptions& options, bool may_chunk, st
 bool H1Encoder::start_request(const RequestHead& head, const H1EncodeOptions& options, std::string& out) {
   std::string_view target = head.method == "CONNECT" ? std::string_view(head.authority) : std::string_view(head.path);
   if (target.empty()) target = "/";
-  if (head.method.empty() || !safe(head.method) || !safe(target) || !safe(head.authority) ||
+  if (head.method.empty() || head.authority.empty() || !safe(head.method) || !safe(target) || !safe(head.authority) ||
       target.find(' ') != std::string_view::npos || head.method.find(' ') != std::string::npos) {
     return false;
   }

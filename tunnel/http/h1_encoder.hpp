@@ -34,7 +34,8 @@ struct H1EncodeOptions {
 class H1Encoder {
  public:
   // Request line in origin-form (authority-form for CONNECT), Host from authority.
-  // Returns false (writing nothing) when a field holds CR, LF or NUL, or a name is empty.
+  // Returns false (writing nothing) when a field holds CR, LF or NUL, a name is empty, or
+  // the authority is (an http request needs one: fill it in, e.g. from the destination).
   [[nodiscard]] bool start_request(const RequestHead& head, const H1EncodeOptions& options, std::string& out);
   // `request_method` decides HEAD/CONNECT framing; `peer` is the client's version (no
   // chunked to HTTP/1.0: the body is then delimited by close).

@@ -227,6 +227,8 @@ TEST_CASE("malformed and smuggling requests fail with their own reason, at any s
       {"bare CR ending the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", H1Error::BareCr, 400},
       {"space before the colon", get + "X : a\r\n\r\n", H1Error::InvalidHeaderName, 400},
       {"bad character in a name", get + "X(y: a\r\n\r\n", H1Error::InvalidHeaderName, 400},
+      {"empty name (fuzz)", get + ": a\r\n\r\n", H1Error::InvalidHeaderName, 400},
+      {"empty trailer name", post + "Transfer-Encoding: chunked\r\n\r\n0\r\n: a\r\n\r\n", H1Error::InvalidHeaderName, 400},
       {"control character in a value", get + "X: a\x01z\r\n\r\n", H1Error::InvalidHeaderValue, 400},
       {"DEL in a value", get + "X: a\x7fz\r\n\r\n", H1Error::InvalidHeaderValue, 400},
       {"unknown method", "FOO / HTTP/1.1\r\nHost: a\r\n\r\n", H1Error::InvalidMethod, 400},

@@ -121,13 +121,16 @@ TEST_CASE("response framing follows the status, the request method and the clien
   }
 }
 
-TEST_CASE("CR, LF or NUL in a field is refused and nothing is written") {
+TEST_CASE("CR, LF or NUL in a field, or no authority, is refused and nothing is written") {
   H1Encoder e;
   std::string out = "kept";
   CHECK_FALSE(e.start_request(request("GET", "/", {{"x", "a\r\nInjected: 1"}}), {}, out));
   CHECK_FALSE(e.start_response(response(200, {{"x\n", "a"}}), "GET", Version::Http11, {}, out));
   CHECK_FALSE(e.start_response(response(200, {{"x", std::string("a\0b", 3)}}), "GET", Version::Http11, {}, out));
   CHECK_FALSE(e.start_request(request("GET", "/a b"), {}, out));
+  RequestHead no_authority = request("GET", "/");
+  no_authority.authority.clear();
+  CHECK_FALSE(e.start_request(no_authority, {}, out));
   CHECK_FALSE(e.start_response(response(2000), "GET", Version::Http11, {}, out));
   CHECK(out == "kept");
 }
