@@ -17,37 +17,16 @@
 
 namespace mesh::testing {
 
-template <class Client = tunnel::http::H2Client, class Server = tunnel::http::H2Server>
-class H2Link {
+// What both in-memory links (H2Link here, HboneLink in hbone_link.hpp) keep and ask of the
+// events they collected.
+class H2LinkEvents {
  public:
   using Event = tunnel::http::Event;
   using EventKind = tunnel::http::EventKind;
   using StreamId = tunnel::http::StreamId;
 
-  explicit H2Link(tunnel::http::H2Options client_opts = tunnel::http::H2Options::client(),
-                  tunnel::http::H2Options server_opts = tunnel::http::H2Options::server()) {
-    client = std::move(*Client::create(csink_, clock_, client_opts));
-    server = std::move(*Server::create(ssink_, clock_, server_opts));
-  }
-
-  std::unique_ptr<Client> client;
-  std::unique_ptr<Server> server;
   std::vector<Event> client_events;
   std::vector<Event> server_events;
-
-  base::FakeClock& clock() { return clock_; }
-
-  // Moves bytes until neither side has anything left to say (bounded).
-  void pump() {
-    for (int round = 0; round < 10000; ++round) {
-      size_t moved = step(*client, *server, csink_);
-      moved += step(*server, *client, ssink_);
-      drain_events(*client, client_events);
-      drain_events(*server, server_events);
-      if (moved == 0) return;
-    }
-    FAIL("HTTP/2 pump did not settle");
-  }
 
   size_t count(const std::vector<Event>& evs, EventKind k, StreamId id = 0) const {
     size_t n = 0;
@@ -71,12 +50,40 @@ class H2Link {
     return out;
   }
 
- private:
+ protected:
   static void drain_events(tunnel::http::H2Connection& c, std::vector<Event>& into) {
     Event ev;
     while (c.next_event(ev)) into.push_back(ev);
   }
+};
 
+template <class Client = tunnel::http::H2Client, class Server = tunnel::http::H2Server>
+class H2Link : public H2LinkEvents {
+ public:
+  explicit H2Link(tunnel::http::H2Options client_opts = tunnel::http::H2Options::client(),
+                  tunnel::http::H2Options server_opts = tunnel::http::H2Options::server()) {
+    client = std::move(*Client::create(csink_, clock_, client_opts));
+    server = std::move(*Server::create(ssink_, clock_, server_opts));
+  }
+
+  std::unique_ptr<Client> client;
+  std::unique_ptr<Server> server;
+
+  base::FakeClock& clock() { return clock_; }
+
+  // Moves bytes until neither side has anything left to say (bounded).
+  void pump() {
+    for (int round = 0; round < 10000; ++round) {
+      size_t moved = step(*client, *server, csink_);
+      moved += step(*server, *client, ssink_);
+      drain_events(*client, client_events);
+      drain_events(*server, server_events);
+      if (moved == 0) return;
+    }
+    FAIL("HTTP/2 pump did not settle");
+  }
+
+ private:
   static size_t step(tunnel::http::H2Connection& from, tunnel::http::H2Connection& to, tunnel::http::VectorSink& sink) {
     size_t moved = 0;
     for (int i = 0; i < 1000; ++i) {

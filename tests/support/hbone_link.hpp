@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "tests/support/h2_link.hpp"
 #include "tests/support/tls_test_pki.hpp"
 #include "tunnel/hbone/hbone_client.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
@@ -19,7 +20,7 @@ namespace mesh::testing {
 namespace hb = mesh::tunnel::hbone;
 namespace http = mesh::tunnel::http;
 
-class HboneLink {
+class HboneLink : public H2LinkEvents {
  public:
   enum class Mode { Tls, Plain };
 
@@ -42,8 +43,6 @@ class HboneLink {
 
   std::unique_ptr<hb::HboneClient> client;
   std::unique_ptr<hb::HboneServer> server;
-  std::vector<http::Event> client_events;
-  std::vector<http::Event> server_events;
 
   base::FakeClock& clock() { return pki_.clock; }
   tunnel::TlsSession* client_tls() { return ctls_ ? &*ctls_ : nullptr; }
@@ -75,34 +74,7 @@ class HboneLink {
     return out;
   }
 
-  size_t count(const std::vector<http::Event>& evs, http::EventKind k, http::StreamId id = 0) const {
-    size_t n = 0;
-    for (const auto& e : evs) n += e.kind == k && (id == 0 || e.stream == id);
-    return n;
-  }
-  std::optional<http::Event> last(const std::vector<http::Event>& evs, http::EventKind k) const {
-    for (auto it = evs.rbegin(); it != evs.rend(); ++it)
-      if (it->kind == k) return *it;
-    return std::nullopt;
-  }
-
-  // Reads everything a stream has buffered on one side.
-  static std::vector<uint8_t> read_all(http::H2Connection& c, http::StreamId id) {
-    std::vector<uint8_t> out;
-    while (c.readable(id) > 0) {
-      auto chunk = c.peek(id);
-      out.insert(out.end(), chunk.begin(), chunk.end());
-      c.consume(id, chunk.size());
-    }
-    return out;
-  }
-
  private:
-  static void drain_events(http::H2Connection& c, std::vector<http::Event>& into) {
-    http::Event ev;
-    while (c.next_event(ev)) into.push_back(ev);
-  }
-
   size_t step(http::H2Connection& from, http::H2Connection& to, std::optional<tunnel::TlsSession>& ftls,
               std::optional<tunnel::TlsSession>& ttls, http::ByteSink* fsink, std::vector<http::Event>&) {
     size_t moved = 0;

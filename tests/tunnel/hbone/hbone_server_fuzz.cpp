@@ -4,9 +4,8 @@
 // split at odd places. Any crash, sanitizer report or broken invariant is a finding.
 #include <cstddef>
 #include <cstdint>
-#include <span>
 
-#include "daemon/base/clock.hpp"
+#include "tests/support/h2_server_fuzz.hpp"
 #include "tunnel/hbone/hbone_server.hpp"
 
 namespace hb = mesh::tunnel::hbone;
@@ -22,11 +21,7 @@ void serve_events(hb::HboneServer& server) {
         (void)server.respond(ev.stream, ev.stream % 3 == 0 ? 403 : 200);
         break;
       case http::EventKind::Data:
-        while (server.readable(ev.stream) > 0) {
-          auto chunk = server.peek(ev.stream);
-          server.write(ev.stream, chunk.first(std::min<size_t>(chunk.size(), 512)));
-          server.consume(ev.stream, chunk.size());
-        }
+        mesh::testing::echo_readable(server, ev.stream);
         break;
       case http::EventKind::PeerEnd:
         server.close_write(ev.stream);
@@ -43,24 +38,6 @@ void serve_events(hb::HboneServer& server) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  mesh::base::FakeClock clock;
-  http::VectorSink sink;
-  auto opts = http::H2Options::server();
-  opts.max_concurrent_streams = 16;
-  auto server = hb::HboneServer::create(sink, clock, opts);
-  if (!server) __builtin_trap();
-  size_t chunk = (data[0] % 64) * 17 + 1;
-  std::span<const uint8_t> in(data + 1, size - 1);
-  while (!in.empty()) {
-    size_t n = std::min(chunk, in.size());
-    bool ok = (*server)->receive(in.first(n)).has_value();
-    in = in.subspan(n);
-    serve_events(**server);
-    (*server)->flush();
-    sink.bytes().clear();
-    clock.advance(std::chrono::milliseconds(10));
-    if (!ok || (*server)->done()) break;
-  }
+  mesh::testing::fuzz_h2_server<hb::HboneServer>(data, size, serve_events);
   return 0;
 }

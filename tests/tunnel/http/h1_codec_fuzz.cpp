@@ -59,34 +59,9 @@ Run run(bool request, uint8_t methods, const std::vector<std::string_view>& piec
   H1ResponseDecoder resp(r, kLimits);
   for (int i = 0; i < 8; ++i) resp.expect(kMethods[(methods >> (i % 4 * 2)) & 3], (methods >> i) & 1);
   H1Decoder& d = request ? static_cast<H1Decoder&>(req) : resp;
-  std::string pending;
-  size_t next = 0;
-  while (true) {
-    if (pending.empty()) {
-      if (next == pieces.size()) break;
-      pending.assign(pieces[next++]);
-      if (pending.empty()) continue;
-    }
-    size_t used = d.feed(pending);
-    if (used > pending.size()) std::abort();
-    pending.erase(0, used);
-    if (d.state() == H1DecoderState::MessageComplete) {
-      r.log += "pause\n";
-      d.resume();
-    } else if (d.state() != H1DecoderState::Parsing || used == 0) {
-      break;
-    }
-  }
-  d.finish();
+  Run out = drive(d, r, pieces, /*eof=*/true);
   if (r.body.size() > input_size) std::abort();
   for (const RequestHead& head : r.requests) check_round_trip(head);
-  Run out;
-  for (; next < pieces.size(); ++next) pending.append(pieces[next]);
-  out.rest = std::move(pending);
-  out.log = std::move(r.log);
-  out.state = d.state();
-  out.error = d.error();
-  out.messages = d.messages();
   return out;
 }
 

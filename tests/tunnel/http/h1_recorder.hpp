@@ -3,6 +3,7 @@
 // transcript (consecutive body pieces merged, so any split of the input gives the same
 // text), and a driver that feeds input in given pieces, resuming after each paused message,
 // and reports the transcript, the final state and the bytes left unconsumed.
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,7 @@ inline Run drive(H1Decoder& d, Recorder& r, const std::vector<std::string_view>&
       if (pending.empty()) continue;
     }
     size_t used = d.feed(pending);
+    if (used > pending.size()) std::abort();  // a decoder never consumes more than it was given
     pending.erase(0, used);
     if (d.state() == H1DecoderState::MessageComplete) {
       r.log += "pause\n";
