@@ -147,9 +147,11 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
       [state](unsigned to, uint64_t listener, base::Fd accepted) {
         state->workers[to]->adopt_tunnel(listener, std::move(accepted));
       });
+  s->request_metrics = std::make_unique<telemetry::RequestMetrics>(worker_count(rt));
   for (unsigned i = 0; i < worker_count(rt); ++i) {
     auto w = proxy::Worker::create({.index = i, .ring_entries = rt.ring_entries, .buffer_size = rt.buffer_size,
-                                    .buffer_count = rt.buffers_per_worker, .local_tunnels = s->local_tunnels.get()},
+                                    .buffer_count = rt.buffers_per_worker, .local_tunnels = s->local_tunnels.get(),
+                                    .requests = &s->request_metrics->recorder(i)},
                                    *s->budget);
     if (!w) return base::fail(std::move(w.error()).wrap(fmt::format("start worker {}", i)));
     s->workers.push_back(std::move(*w));

@@ -160,6 +160,56 @@ void tunnels(const App::State& s, Exposition& e) {
   e.sample({{"direction", "received"}}, sum([](const auto& t) { return t.bytes_received.value(); }));
 }
 
+// The HTTP connection manager (inbound L7), summed over workers.
+void http(const App::State& s, Exposition& e) {
+  auto sum = [&](auto get) {
+    double total = 0;
+    for (const auto& w : s.workers) total += static_cast<double>(get(w->http_stats()));
+    return total;
+  };
+  e.family("meshd_protocol_detections_total",
+           "Inbound connections whose protocol was settled, by how (declared by the port, sniffed, opaque, timeout, skipped).",
+           MetricType::Counter);
+  for (size_t i = 0; i < tunnel::http::kDetectOutcomeCount; ++i) {
+    e.sample({{"outcome", tunnel::http::to_string(static_cast<tunnel::http::DetectOutcome>(i))}},
+             sum([i](const auto& h) { return h.detections[i].value(); }));
+  }
+  e.family("meshd_http_request_errors_total", "HTTP/1 requests refused as malformed (answered 4xx, connection closed), by reason.",
+           MetricType::Counter);
+  for (size_t i = 1; i < tunnel::http::kH1ErrorCount; ++i) {
+    e.sample({{"reason", tunnel::http::to_string(static_cast<tunnel::http::H1Error>(i))}},
+             sum([i](const auto& h) { return h.request_errors[i].value(); }));
+  }
+  e.family("meshd_http_upstream_errors_total", "HTTP/1 responses refused as malformed (answered 502), by reason.",
+           MetricType::Counter);
+  for (size_t i = 1; i < tunnel::http::kH1ErrorCount; ++i) {
+    e.sample({{"reason", tunnel::http::to_string(static_cast<tunnel::http::H1Error>(i))}},
+             sum([i](const auto& h) { return h.response_errors[i].value(); }));
+  }
+  struct Simple {
+    const char* name;
+    const char* help;
+    const base::Counter proxy::HttpStats::*counter;
+  };
+  static const Simple kSimple[] = {
+      {"meshd_http_requests_total", "HTTP request heads decoded on inbound connections.", &proxy::HttpStats::requests},
+      {"meshd_http_denied_total", "HTTP requests answered 403 by authorization.", &proxy::HttpStats::denied},
+      {"meshd_http_bad_paths_total", "HTTP requests refused (400) for a path that cannot be normalized.",
+       &proxy::HttpStats::bad_paths},
+      {"meshd_http_header_timeouts_total", "HTTP requests whose head did not arrive in time (408).",
+       &proxy::HttpStats::header_timeouts},
+      {"meshd_http_upgrades_total", "Upgrade (WebSocket) and CONNECT requests handed to the byte relay.",
+       &proxy::HttpStats::upgrades},
+      {"meshd_http2_uninspected_total", "Inbound HTTP/2 connections relayed as bytes (not inspected yet).",
+       &proxy::HttpStats::http2_opaque},
+  };
+  for (const auto& f : kSimple) {
+    e.family(f.name, f.help, MetricType::Counter);
+    e.sample({}, sum([&f](const auto& h) { return (h.*f.counter).value(); }));
+  }
+  if (s.request_metrics) s.request_metrics->collect(e);
+}
+
 void servers(const App::State& s, Exposition& e) {
   e.family("meshd_admin_responses_total", "Responses of the admin, metrics and readiness servers, by status code.", MetricType::Counter);
   for (const auto& srv : s.servers) {
@@ -192,6 +242,7 @@ void add_collectors(App::State& s) {
   s.registry.add([sp](Exposition& e) { listeners(*sp, e); });
   s.registry.add([sp](Exposition& e) { loops(*sp, e); });
   s.registry.add([sp](Exposition& e) { tunnels(*sp, e); });
+  s.registry.add([sp](Exposition& e) { http(*sp, e); });
   s.registry.add([sp](Exposition& e) { servers(*sp, e); });
   s.registry.add([sp](Exposition& e) { config_reloads(*sp, e); });
   add_capture_collectors(s);

@@ -20,6 +20,7 @@
 #include "daemon/proxy/mesh_view.hpp"
 #include "daemon/proxy/worker.hpp"
 #include "daemon/telemetry/registry.hpp"
+#include "daemon/telemetry/request_metrics.hpp"
 #include "policy/compiled.hpp"
 #include "tunnel/tls/spiffe_id.hpp"
 
@@ -95,6 +96,8 @@ struct App::State {
   // Outlives the workers: their tunnel connections unregister from it as they are freed.
   std::unique_ptr<proxy::LocalTunnels> local_tunnels;
   uint64_t fd_backed_connections = UINT64_MAX;  // what RLIMIT_NOFILE can back (2 fds each)
+  // Outlives the workers, which record into their own recorder of it.
+  std::unique_ptr<telemetry::RequestMetrics> request_metrics;
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::thread> threads;
   std::vector<ListenerEntry> listeners;

@@ -79,6 +79,22 @@ policy::ConnectionAttrs attrs_for(const policy::CompiledPolicy& p, std::string_v
 
 bool denied(const policy::AuthzDecision& d) { return d.verdict == policy::Verdict::Deny; }
 
+// Inbound connections whose bytes may be HTTP/1 are inspected and authorized per request; the
+// rest (declared tcp, HTTP/2 and gRPC — not inspected yet —, server-first ports) as TCP.
+void plan_inspection(const MeshView& view, FlowAttrs& attrs) {
+  using tunnel::http::DeclaredProtocol;
+  attrs.declared = view.policy ? declared_protocol(*view.policy, attrs.destination) : DeclaredProtocol::Undeclared;
+  switch (attrs.declared) {
+    case DeclaredProtocol::Http: attrs.per_request = true; break;
+    case DeclaredProtocol::Undeclared:
+      attrs.per_request = !tunnel::http::is_server_first_port(attrs.destination.port(), tunnel::http::kDefaultServerFirstPorts);
+      break;
+    case DeclaredProtocol::Http2:
+    case DeclaredProtocol::Grpc:
+    case DeclaredProtocol::Tcp: attrs.per_request = false; break;
+  }
+}
+
 }  // namespace
 
 bool LocalWorkload::owns(const base::IpAddr& ip) const { return std::find(ips.begin(), ips.end(), ip) != ips.end(); }
@@ -99,6 +115,7 @@ FlowTarget decide_inbound_plaintext(const MeshView& view, const LocalWorkload&, 
                                      const base::SocketAddr& dst, const CapturePorts& ports) {
   if (ports.own(dst.port())) return FlowTarget::refuse(RejectReason::SelfCall);
   FlowAttrs attrs{"", client, dst};
+  plan_inspection(view, attrs);
   if (!still_allowed(view, attrs)) {
     const auto* p = view.policy.get();
     auto mtls = policy::peer_authentication(*p, p->workloads().by_ip(dst.ip()), dst.port());
@@ -119,6 +136,7 @@ InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload&
   if (!(target.ip() == local.ip() || dest.owns(target.ip()))) return {400, {}, RejectReason::NoDestination, std::nullopt};
   if (ports.own(target.port())) return {400, {}, RejectReason::SelfCall, std::nullopt};
   FlowAttrs attrs{peer.str(), remote, target};
+  plan_inspection(view, attrs);
   if (!still_allowed(view, attrs)) return {401, {}, RejectReason::Denied, std::nullopt};  // as ztunnel answers
   return {200, target, RejectReason::kCount, std::move(attrs)};
 }
@@ -131,8 +149,32 @@ bool still_allowed(const MeshView& view, const FlowAttrs& a) {
       policy::peer_authentication(p, attrs.destination, a.destination.port()).mode == policy::model::MtlsMode::Strict) {
     return false;
   }
-  // L7 attributes are not inspected yet: rules are evaluated with Istio's TCP semantics.
-  return !denied(policy::authorize_connection(p, attrs, policy::Transport::Opaque));
+  // An inspected connection is left to each request where HTTP attributes decide (PerRequest);
+  // any other is judged with Istio's TCP semantics.
+  auto transport = a.per_request ? policy::Transport::Http : policy::Transport::Opaque;
+  return !denied(policy::authorize_connection(p, attrs, transport));
+}
+
+tunnel::http::DeclaredProtocol declared_protocol(const policy::CompiledPolicy& p, const base::SocketAddr& dst) {
+  using tunnel::http::DeclaredProtocol;
+  const policy::Workload* w = p.workloads().by_ip(dst.ip());
+  if (w == nullptr) return DeclaredProtocol::Undeclared;
+  const auto services = p.services().all();
+  for (uint32_t si : w->services) {
+    for (const auto& port : services[si].ports) {
+      if ((port.target_port != 0 ? port.target_port : port.port) != dst.port()) continue;
+      switch (port.protocol) {
+        case policy::model::Protocol::Http: return DeclaredProtocol::Http;
+        case policy::model::Protocol::Http2: return DeclaredProtocol::Http2;
+        case policy::model::Protocol::Grpc: return DeclaredProtocol::Grpc;
+        case policy::model::Protocol::Tcp:
+        case policy::model::Protocol::Tls:
+        case policy::model::Protocol::Https: return DeclaredProtocol::Tcp;
+        case policy::model::Protocol::Unspecified: return DeclaredProtocol::Undeclared;
+      }
+    }
+  }
+  return DeclaredProtocol::Undeclared;
 }
 
 policy::RandomSource& thread_random() {

@@ -40,8 +40,12 @@ InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload&
                                              const base::SocketAddr& remote, const base::SocketAddr& local,
                                              const CapturePorts& ports);
 
-// Whether a connection allowed earlier is still allowed by `view`'s policy.
+// Whether a connection allowed earlier is still allowed by `view`'s policy (with HTTP
+// semantics while attrs.per_request: a verdict that depends on each request allows it).
 bool still_allowed(const MeshView& view, const FlowAttrs& attrs);
+
+// What the service port that reaches `dst` (a workload address and target port) declares.
+tunnel::http::DeclaredProtocol declared_protocol(const policy::CompiledPolicy& policy, const base::SocketAddr& dst);
 
 // One generator per thread for weighted and endpoint picks.
 policy::RandomSource& thread_random();

@@ -32,6 +32,8 @@ std::string_view to_string(CloseReason r) {
     case CloseReason::Unenrolled: return "unenrolled";
     case CloseReason::TunnelLost: return "tunnel_lost";
     case CloseReason::PolicyChanged: return "policy_changed";
+    case CloseReason::Denied: return "denied";
+    case CloseReason::HttpError: return "http_error";
     case CloseReason::Error: return "error";
     case CloseReason::kCount: break;
   }

@@ -37,6 +37,8 @@ enum class CloseReason : uint8_t {
   Unenrolled,      // its workload was unenrolled or its netns disappeared
   TunnelLost,      // the HBONE connection carrying it failed or closed
   PolicyChanged,   // authorization changed and no longer allows it
+  Denied,          // inspected for HTTP, found opaque, and then refused with TCP semantics
+  HttpError,       // malformed HTTP, either side (answered 4xx/502 when it could be)
   Error,           // an unexpected I/O error
   kCount,
 };

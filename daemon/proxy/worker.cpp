@@ -16,6 +16,8 @@ base::Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& option
   w->buffers_ = std::move(*buffers);
   w->ctx_.reset(new WorkerContext{*w->loop_, *w->buffers_, budget, {}, {}, {}, nullptr, nullptr, false});
   w->ctx_->tunnel_stats = &w->tunnel_stats_;
+  w->ctx_->http_stats = &w->http_stats_;
+  w->ctx_->requests = options.requests;
   w->ctx_->index = options.index;
   w->ctx_->local_tunnels = options.local_tunnels;
   w->pool_ = std::make_unique<TunnelPool>(*w->ctx_, w->tunnel_stats_);

@@ -15,6 +15,7 @@
 #include "daemon/proxy/hbone/local_tunnels.hpp"
 #include "daemon/proxy/channel/dial_profile.hpp"
 #include "daemon/proxy/hbone/tunnel_pool.hpp"
+#include "daemon/proxy/http/http_stats.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
 namespace mesh::proxy {
@@ -25,6 +26,7 @@ struct WorkerOptions {
   uint32_t buffer_size = 32 * 1024;
   uint32_t buffer_count = 32;
   LocalTunnels* local_tunnels = nullptr;  // shared by the daemon's workers; may be null
+  telemetry::RequestRecorder* requests = nullptr;  // where this worker records requests; may be null
 };
 
 class Worker {
@@ -56,6 +58,7 @@ class Worker {
   const io::LoopStats& loop_stats() const { return loop_->stats(); }
   const WorkerStats& worker_stats() const { return ctx_->stats; }
   const TunnelStats& tunnel_stats() const { return tunnel_stats_; }
+  const HttpStats& http_stats() const { return http_stats_; }
   // Refreshed by the worker every 500 ms; read from any thread (watchdog).
   base::MonoTime last_heartbeat() const;
 
@@ -68,6 +71,7 @@ class Worker {
   std::unique_ptr<io::BufferRing> buffers_;
   std::unique_ptr<WorkerContext> ctx_;
   TunnelStats tunnel_stats_;
+  HttpStats http_stats_;
   std::unique_ptr<TunnelPool> pool_;
   std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
   std::map<Listener*, std::unique_ptr<Listener>> retiring_;  // stopped, accept not yet completed

@@ -13,6 +13,11 @@
 #include "daemon/base/socket_addr.hpp"
 #include "daemon/io/buffer_ring.hpp"
 #include "daemon/io/loop.hpp"
+#include "tunnel/http/sniff.hpp"
+
+namespace mesh::telemetry {
+class RequestRecorder;
+}
 
 namespace mesh::proxy {
 
@@ -21,6 +26,7 @@ class TunnelConnection;
 class TunnelPool;
 class LocalTunnels;
 struct TunnelStats;
+struct HttpStats;
 enum class CloseReason : uint8_t;
 
 // What authorization looked at when an inbound connection was allowed, kept so that the
@@ -30,6 +36,12 @@ struct FlowAttrs {
   std::string source_identity;  // SPIFFE ID from mTLS; empty for plaintext
   base::SocketAddr source;
   base::SocketAddr destination;
+  // The connection is inspected for HTTP (see http/http_connection.hpp) and authorized
+  // request by request, so connection-time checks use Istio's HTTP semantics (rules that need
+  // request attributes are left to each request). Cleared once detection finds opaque bytes:
+  // from then on it is checked as TCP.
+  bool per_request = false;
+  tunnel::http::DeclaredProtocol declared = tunnel::http::DeclaredProtocol::Undeclared;  // by the port's service
 };
 
 // Flow: anything a worker may have to abort (drain deadline, unenroll, policy change): an
@@ -93,6 +105,8 @@ struct WorkerContext {
   std::unique_ptr<uint8_t[]> scratch{new uint8_t[kScratchSize]};
   unsigned index = 0;                    // of this worker
   LocalTunnels* local_tunnels = nullptr;  // shared by all workers; may be null
+  HttpStats* http_stats = nullptr;        // this worker's HTTP counters (never null in a Worker)
+  telemetry::RequestRecorder* requests = nullptr;  // this worker's request metrics; may be null
 };
 
 }  // namespace mesh::proxy

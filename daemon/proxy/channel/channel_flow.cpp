@@ -109,6 +109,7 @@ void ChannelFlow::abort(CloseReason reason) {
 
 void ChannelFlow::begin_close(bool reset) {
   closing_ = true;
+  on_closing();
   ctx_.loop.cancel(timer_);
   for (auto* ch : channels_) {
     if (ch != nullptr) ch->close(reset);

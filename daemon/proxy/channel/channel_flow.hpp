@@ -26,6 +26,9 @@ namespace mesh::proxy {
 
 class ChannelFlow : public Flow, protected ChannelHandler, private io::Timer::Handler {
  public:
+  // The close reason for a channel that failed (its side and fault).
+  static CloseReason reason_for(const ByteChannel& channel);
+
   void abort(CloseReason reason) override;
   const DialProfile& profile() const override { return *profile_; }
   void discard() override;
@@ -39,8 +42,6 @@ class ChannelFlow : public Flow, protected ChannelHandler, private io::Timer::Ha
   void reject(RejectReason reason, bool reset);
   void finish(CloseReason reason, bool reset);
   bool closing() const { return closing_; }
-  // The close reason for a channel that failed (its side and fault).
-  static CloseReason reason_for(const ByteChannel& channel);
 
   void arm_dial_deadline();
   void start_idle_timer();  // the flow is open: from now on, the idle timeout applies
@@ -48,6 +49,8 @@ class ChannelFlow : public Flow, protected ChannelHandler, private io::Timer::Ha
 
   virtual void on_event(ByteChannel& channel, ChannelEvent event) = 0;
   virtual void on_dial_timeout() = 0;
+  // The flow has begun to close (no more events but Quiet): stop whatever else runs.
+  virtual void on_closing() {}
 
   WorkerContext& ctx_;
   std::shared_ptr<const DialProfile> profile_;

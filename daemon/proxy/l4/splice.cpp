@@ -5,6 +5,7 @@
 #include "daemon/io/socket.hpp"
 #include "daemon/proxy/channel/socket_channel.hpp"
 #include "daemon/proxy/channel/stream_channel.hpp"
+#include "daemon/proxy/http/http_stats.hpp"
 
 namespace mesh::proxy {
 
@@ -136,8 +137,26 @@ void Splice::bind(ByteChannel& down, ByteChannel& up) {
 void Splice::relay() {
   relaying_ = true;
   start_idle_timer();
+  if (attrs_ && ctx_.http_stats != nullptr) {
+    if (attrs_->per_request) {
+      HttpConnectionHost& host = *this;
+      http_ = std::make_unique<HttpConnection>(ctx_, host, *down_, *up_);
+      return http_->start();
+    }
+    // Not inspected: the port's declaration or the server-first list settled it.
+    tunnel::http::DetectInput in{attrs_->declared, attrs_->destination.port()};
+    ctx_.http_stats->detected(tunnel::http::decide_protocol(in).outcome);
+  }
+  http_to_relay();
+}
+
+void Splice::http_to_relay() {
   pump(*down_, *up_);
   if (!closing()) pump(*up_, *down_);
+}
+
+void Splice::on_closing() {
+  if (http_) http_->stop();
 }
 
 void Splice::on_event(ByteChannel& ch, ChannelEvent event) {
@@ -148,6 +167,7 @@ void Splice::on_event(ByteChannel& ch, ChannelEvent event) {
     RejectReason reason = &ch == up_ ? ch.dial_error() : RejectReason::TunnelFailed;
     return refused(reason == RejectReason::kCount ? RejectReason::UpstreamError : reason);
   }
+  if (http_ && http_->active()) return http_->on_event(ch, event);
   switch (event) {
     case ChannelEvent::Data:
     case ChannelEvent::PeerEnd:

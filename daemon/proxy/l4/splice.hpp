@@ -22,15 +22,20 @@
 //                                       side is reset, so a cut stream never looks complete
 //   idle timeout                        sockets get FIN, a stream RST_STREAM CANCEL
 //   drain deadline, unenroll, policy    both sides reset
+//
+// An inbound flow whose attributes say per_request (an HTTP-capable port) is served by an
+// HttpConnection once the application is connected: it detects the protocol and either
+// handles HTTP/1.1 requests one by one or hands the bytes back to the relay here.
 #include <memory>
 #include <optional>
 
 #include "daemon/proxy/channel/channel_flow.hpp"
 #include "daemon/proxy/hbone/tunnel_pool.hpp"
+#include "daemon/proxy/http/http_connection.hpp"
 
 namespace mesh::proxy {
 
-class Splice : public ChannelFlow {
+class Splice : public ChannelFlow, private HttpConnectionHost {
  public:
   // `downstream` was accepted and counted against the budget.
   static void start(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
@@ -50,10 +55,18 @@ class Splice : public ChannelFlow {
   // The dial failed with `reason`.
   virtual void refused(RejectReason reason) = 0;
   void bind(ByteChannel& down, ByteChannel& up);
+  // The dialled side is connected: relay bytes (or serve HTTP first, see above).
   void relay();
 
  private:
   void on_event(ByteChannel& channel, ChannelEvent event) override;
+  void on_closing() override;
+  // HttpConnectionHost
+  void http_to_relay() override;
+  void http_finish(CloseReason reason, bool reset) override { finish(reason, reset); }
+  FlowAttrs& http_attrs() override { return *attrs_; }
+  RelayStats& http_relay_stats() override { return *stats_; }
+
   void pump(ByteChannel& from, ByteChannel& to);
   void check_done();
   ByteChannel& other(ByteChannel& ch) { return &ch == down_ ? *up_ : *down_; }
@@ -63,6 +76,7 @@ class Splice : public ChannelFlow {
   bool relaying_ = false;
   bool ended_to_up_ = false;    // the downstream's end was passed on upstream
   bool ended_to_down_ = false;
+  std::unique_ptr<HttpConnection> http_;
 };
 
 }  // namespace mesh::proxy

@@ -1,0 +1,30 @@
+#pragma once
+// HttpStats: what one worker's HTTP connections count. Written by that worker, read by the
+// metrics scrape (base::Counter); the arrays are indexed by the tunnel/http enums whose
+// to_string() names are the label values.
+#include <array>
+
+#include "daemon/base/counter.hpp"
+#include "tunnel/http/h1_codec.hpp"
+#include "tunnel/http/sniff.hpp"
+
+namespace mesh::proxy {
+
+struct HttpStats {
+  // meshd_protocol_detections_total{outcome}
+  std::array<base::Counter, tunnel::http::kDetectOutcomeCount> detections;
+  // meshd_http_request_errors_total{reason}: requests refused as malformed (4xx, closed)
+  std::array<base::Counter, tunnel::http::kH1ErrorCount> request_errors;
+  // meshd_http_upstream_errors_total{reason}: responses refused as malformed (502)
+  std::array<base::Counter, tunnel::http::kH1ErrorCount> response_errors;
+  base::Counter requests;         // request heads decoded
+  base::Counter denied;           // answered 403 by authorization
+  base::Counter bad_paths;        // paths that could not be normalized (400)
+  base::Counter header_timeouts;  // a request head not complete in time (408)
+  base::Counter upgrades;         // Upgrade/CONNECT handed to the byte relay after 101/2xx
+  base::Counter http2_opaque;     // HTTP/2 where only HTTP/1 is inspected yet: relayed as bytes
+
+  void detected(tunnel::http::DetectOutcome o) { detections[static_cast<size_t>(o)].inc(); }
+};
+
+}  // namespace mesh::proxy
