@@ -30,6 +30,20 @@ FlowTarget tunnel_to(const MeshView& view, const LocalWorkload& source, const tu
   return FlowTarget::through(std::move(t));
 }
 
+tunnel::http::DeclaredProtocol to_declared(policy::model::Protocol p) {
+  using tunnel::http::DeclaredProtocol;
+  switch (p) {
+    case policy::model::Protocol::Http: return DeclaredProtocol::Http;
+    case policy::model::Protocol::Http2: return DeclaredProtocol::Http2;
+    case policy::model::Protocol::Grpc: return DeclaredProtocol::Grpc;
+    case policy::model::Protocol::Tcp:
+    case policy::model::Protocol::Tls:
+    case policy::model::Protocol::Https: return DeclaredProtocol::Tcp;
+    case policy::model::Protocol::Unspecified: return DeclaredProtocol::Undeclared;
+  }
+  return DeclaredProtocol::Undeclared;
+}
+
 // To a workload: through HBONE when it is meshed (and we have identities), else plain TCP.
 FlowTarget to_workload(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& target,
                         const CapturePorts& ports) {
@@ -69,7 +83,25 @@ FlowTarget to_service(const MeshView& view, const policy::CompiledPolicy& p, con
   const base::IpAddr* ip = address_for(w, dst.ip());
   if (ip == nullptr) return FlowTarget::refuse(RejectReason::PeerUnavailable);
   uint16_t target_port = port->target_port != 0 ? port->target_port : port->port;
-  return to_workload(view, source, base::SocketAddr(*ip, target_port), ports);
+  base::SocketAddr endpoint(*ip, target_port);
+  FlowTarget t = to_workload(view, source, endpoint, ports);
+  // A port that may carry HTTP (declared http, or undeclared and not server-first) without a
+  // TCP route: each HTTP/1.1 request is routed on its own. The connection still goes to the
+  // endpoint picked above first, so a server that speaks first is not kept waiting.
+  auto declared = to_declared(port->protocol);
+  bool http_capable = declared == tunnel::http::DeclaredProtocol::Http ||
+                      (declared == tunnel::http::DeclaredProtocol::Undeclared &&
+                       !tunnel::http::is_server_first_port(dst.port(), tunnel::http::kDefaultServerFirstPorts));
+  if (http_capable && route.outcome != policy::RouteOutcome::Matched && target_svc == &svc) {
+    auto plan = std::make_shared<OutboundPlan>();
+    plan->dialled = dst;
+    plan->source = source;
+    plan->ports = ports;
+    plan->first_endpoint = endpoint;
+    plan->declared = declared;
+    t.http = std::move(plan);
+  }
+  return t;
 }
 
 policy::ConnectionAttrs attrs_for(const policy::CompiledPolicy& p, std::string_view identity,
@@ -141,6 +173,11 @@ InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload&
   return {200, target, RejectReason::kCount, std::move(attrs)};
 }
 
+FlowTarget decide_endpoint(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& endpoint,
+                           const CapturePorts& ports) {
+  return to_workload(view, source, endpoint, ports);
+}
+
 bool still_allowed(const MeshView& view, const FlowAttrs& a) {
   if (!view.policy) return true;
   const policy::CompiledPolicy& p = *view.policy;
@@ -163,15 +200,7 @@ tunnel::http::DeclaredProtocol declared_protocol(const policy::CompiledPolicy& p
   for (uint32_t si : w->services) {
     for (const auto& port : services[si].ports) {
       if ((port.target_port != 0 ? port.target_port : port.port) != dst.port()) continue;
-      switch (port.protocol) {
-        case policy::model::Protocol::Http: return DeclaredProtocol::Http;
-        case policy::model::Protocol::Http2: return DeclaredProtocol::Http2;
-        case policy::model::Protocol::Grpc: return DeclaredProtocol::Grpc;
-        case policy::model::Protocol::Tcp:
-        case policy::model::Protocol::Tls:
-        case policy::model::Protocol::Https: return DeclaredProtocol::Tcp;
-        case policy::model::Protocol::Unspecified: return DeclaredProtocol::Undeclared;
-      }
+      return to_declared(port.protocol);
     }
   }
   return DeclaredProtocol::Undeclared;

@@ -28,6 +28,16 @@ struct LocalWorkload {
   bool owns(const base::IpAddr& ip) const;
 };
 
+// An outbound connection that is inspected for HTTP: what routing each request needs again
+// (against the view of that moment) and where the connection was sent first.
+struct OutboundPlan {
+  base::SocketAddr dialled;         // the service VIP and port the client connected to
+  LocalWorkload source;
+  CapturePorts ports;
+  base::SocketAddr first_endpoint;  // the endpoint the connection was dialled to before any request
+  tunnel::http::DeclaredProtocol declared = tunnel::http::DeclaredProtocol::Undeclared;
+};
+
 FlowTarget decide_outbound(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& dst,
                                    const CapturePorts& ports, policy::RandomSource& random);
 
@@ -39,6 +49,11 @@ InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload&
                                              const tunnel::hbone::ConnectRequest& request, const tunnel::SpiffeId& peer,
                                              const base::SocketAddr& remote, const base::SocketAddr& local,
                                              const CapturePorts& ports);
+
+// How to reach one endpoint of a service (an HTTP request's pick): through HBONE when it is a
+// meshed workload and the source has a certificate, else plain TCP.
+FlowTarget decide_endpoint(const MeshView& view, const LocalWorkload& source, const base::SocketAddr& endpoint,
+                           const CapturePorts& ports);
 
 // Whether a connection allowed earlier is still allowed by `view`'s policy (with HTTP
 // semantics while attrs.per_request: a verdict that depends on each request allows it).

@@ -113,9 +113,11 @@ void Listener::on_accept(int res, uint32_t flags) {
       io::set_reset_on_close(conn.get());
       stats.reject(dst.reject);
     } else if (dst.tunnel) {
-      Splice::outbound(ctx_, *ctx_.pool, spec_.profile, spec_.stats, std::move(conn), std::move(dst.tunnel));
+      Splice::outbound(ctx_, *ctx_.pool, spec_.profile, spec_.stats, std::move(conn), std::move(dst.tunnel),
+                       std::move(dst.http));
     } else {
-      Splice::start(ctx_, spec_.profile, spec_.stats, std::move(conn), dst.upstream, std::move(dst.attrs));
+      Splice::start(ctx_, spec_.profile, spec_.stats, std::move(conn), dst.upstream, std::move(dst.attrs),
+                    std::move(dst.http));
     }
   } else if (res != -ECANCELED) {
     // EMFILE/ENFILE/ENOMEM: the multishot request ended. Back off instead of spinning.

@@ -20,6 +20,8 @@
 
 namespace mesh::proxy {
 
+struct OutboundPlan;
+
 // Where an accepted connection goes, or why it goes nowhere: straight to `upstream` over
 // TCP, or through an HBONE tunnel when `tunnel` is set.
 struct FlowTarget {
@@ -27,12 +29,15 @@ struct FlowTarget {
   RejectReason reject = RejectReason::kCount;  // kCount: not rejected
   std::shared_ptr<const OutboundTunnel> tunnel;
   std::optional<FlowAttrs> attrs;              // set for inbound connections: re-checked on policy changes
+  // Set for an outbound connection to a service port that may carry HTTP: the connection
+  // goes to `upstream`/`tunnel` first, and is routed request by request if it is HTTP/1.1.
+  std::shared_ptr<const OutboundPlan> http;
 
-  static FlowTarget to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr, std::nullopt}; }
+  static FlowTarget to(const base::SocketAddr& addr) { return {addr, RejectReason::kCount, nullptr, std::nullopt, nullptr}; }
   static FlowTarget through(std::shared_ptr<const OutboundTunnel> t) {
-    return {{}, RejectReason::kCount, std::move(t), std::nullopt};
+    return {{}, RejectReason::kCount, std::move(t), std::nullopt, nullptr};
   }
-  static FlowTarget refuse(RejectReason reason) { return {{}, reason, nullptr, std::nullopt}; }
+  static FlowTarget refuse(RejectReason reason) { return {{}, reason, nullptr, std::nullopt, nullptr}; }
 };
 
 // The server side of a 15008 listener: which certificate to present, and what to do with

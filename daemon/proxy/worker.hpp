@@ -15,6 +15,7 @@
 #include "daemon/proxy/hbone/local_tunnels.hpp"
 #include "daemon/proxy/channel/dial_profile.hpp"
 #include "daemon/proxy/hbone/tunnel_pool.hpp"
+#include "daemon/proxy/http/cluster_cache.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
@@ -72,6 +73,7 @@ class Worker {
   std::unique_ptr<WorkerContext> ctx_;
   TunnelStats tunnel_stats_;
   HttpStats http_stats_;
+  std::unique_ptr<ClusterCache> clusters_;
   std::unique_ptr<TunnelPool> pool_;
   std::map<uint64_t, std::unique_ptr<Listener>> listeners_;
   std::map<Listener*, std::unique_ptr<Listener>> retiring_;  // stopped, accept not yet completed

@@ -27,6 +27,7 @@ class TunnelPool;
 class LocalTunnels;
 struct TunnelStats;
 struct HttpStats;
+class ClusterCache;
 enum class CloseReason : uint8_t;
 
 // What authorization looked at when an inbound connection was allowed, kept so that the
@@ -107,6 +108,7 @@ struct WorkerContext {
   LocalTunnels* local_tunnels = nullptr;  // shared by all workers; may be null
   HttpStats* http_stats = nullptr;        // this worker's HTTP counters (never null in a Worker)
   telemetry::RequestRecorder* requests = nullptr;  // this worker's request metrics; may be null
+  ClusterCache* clusters = nullptr;       // this worker's load-balancing state (never null in a Worker)
 };
 
 }  // namespace mesh::proxy

@@ -64,6 +64,8 @@ class ByteChannel {
   ChannelFault fault() const { return fault_; }
   // Why a dial (or CONNECT) failed; kCount while it has not.
   virtual RejectReason dial_error() const { return RejectReason::kCount; }
+  // Gives up on a dial in progress (it completes as a failure); nothing for an accepted end.
+  virtual void cancel_dial() {}
 
   // --- reading ---
   virtual std::span<const uint8_t> peek() const = 0;

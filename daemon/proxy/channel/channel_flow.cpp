@@ -19,14 +19,31 @@ ChannelFlow::ChannelFlow(WorkerContext& ctx, std::shared_ptr<const DialProfile> 
 ChannelFlow::~ChannelFlow() { ctx_.flows.remove(*this); }
 
 void ChannelFlow::add_channel(ByteChannel& channel) {
+  channel.set_handler(this);
   for (auto*& slot : channels_) {
     if (slot == nullptr) {
       slot = &channel;
-      channel.set_handler(this);
       return;
     }
   }
-  MESH_CHECK(false && "a flow has at most two channels");
+  more_channels_.push_back(&channel);
+}
+
+void ChannelFlow::remove_channel(ByteChannel& channel) {
+  MESH_CHECK(channel.quiet());
+  channel.set_handler(nullptr);
+  for (auto*& slot : channels_) {
+    if (slot == &channel) slot = nullptr;
+  }
+  std::erase(more_channels_, &channel);
+}
+
+template <class Fn>
+void ChannelFlow::each_channel(Fn&& fn) {
+  for (auto* ch : channels_) {
+    if (ch != nullptr) fn(*ch);
+  }
+  for (auto* ch : more_channels_) fn(*ch);
 }
 
 CloseReason ChannelFlow::reason_for(const ByteChannel& channel) {
@@ -65,9 +82,7 @@ void ChannelFlow::on_timer(io::Timer&) {
     case Timing::Linger:
       // A channel could not get its last bytes out in time (the tunnel is stuck): reset it.
       timing_ = Timing::None;
-      for (auto* ch : channels_) {
-        if (ch != nullptr) ch->close(true);
-      }
+      each_channel([](ByteChannel& ch) { ch.close(true); });
       return maybe_free();
     case Timing::None:
       return;
@@ -99,9 +114,7 @@ void ChannelFlow::finish(CloseReason reason, bool reset) {
 void ChannelFlow::abort(CloseReason reason) {
   if (closing_) {
     // Drain deadline or unenroll while a channel lingers: stop waiting for it.
-    for (auto* ch : channels_) {
-      if (ch != nullptr) ch->close(true);
-    }
+    each_channel([](ByteChannel& ch) { ch.close(true); });
     return maybe_free();
   }
   finish(reason, true);
@@ -111,9 +124,7 @@ void ChannelFlow::begin_close(bool reset) {
   closing_ = true;
   on_closing();
   ctx_.loop.cancel(timer_);
-  for (auto* ch : channels_) {
-    if (ch != nullptr) ch->close(reset);
-  }
+  each_channel([reset](ByteChannel& ch) { ch.close(reset); });
   timing_ = Timing::Linger;
   ctx_.loop.schedule_after(timer_, kLinger);
   maybe_free();
@@ -121,9 +132,9 @@ void ChannelFlow::begin_close(bool reset) {
 
 void ChannelFlow::maybe_free() {
   if (freed_) return;
-  for (auto* ch : channels_) {
-    if (ch != nullptr && !ch->quiet()) return;
-  }
+  bool quiet = true;
+  each_channel([&quiet](ByteChannel& ch) { quiet = quiet && ch.quiet(); });
+  if (!quiet) return;
   freed_ = true;
   ctx_.loop.cancel(timer_);
   if (rejected_) stats_->reject(reject_reason_);
@@ -139,9 +150,7 @@ void ChannelFlow::release() {
 
 void ChannelFlow::discard() {
   ctx_.loop.cancel(timer_);
-  for (auto* ch : channels_) {
-    if (ch != nullptr) ch->abandon();
-  }
+  each_channel([](ByteChannel& ch) { ch.abandon(); });
   if (!freed_) release();
   delete this;
 }

@@ -15,6 +15,7 @@
 // on_event() for the channels they added and on_dial_timeout(). Single-threaded.
 #include <array>
 #include <memory>
+#include <vector>
 
 #include "daemon/io/timer_queue.hpp"
 #include "daemon/proxy/channel/byte_channel.hpp"
@@ -39,6 +40,8 @@ class ChannelFlow : public Flow, protected ChannelHandler, private io::Timer::Ha
   virtual ~ChannelFlow();
 
   void add_channel(ByteChannel& channel);
+  // A channel that is quiet leaves the flow (an HTTP connection's retired upstream).
+  void remove_channel(ByteChannel& channel);
   void reject(RejectReason reason, bool reset);
   void finish(CloseReason reason, bool reset);
   bool closing() const { return closing_; }
@@ -64,7 +67,11 @@ class ChannelFlow : public Flow, protected ChannelHandler, private io::Timer::Ha
   void maybe_free();
   void release();
 
+  template <class Fn>
+  void each_channel(Fn&& fn);
+
   std::array<ByteChannel*, 2> channels_{};
+  std::vector<ByteChannel*> more_channels_;  // beyond two: an HTTP connection's upstreams
   io::Timer timer_{this};
   base::MonoTime last_activity_{};
   Timing timing_ = Timing::None;

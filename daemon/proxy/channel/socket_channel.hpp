@@ -33,7 +33,7 @@ class SocketChannel final : public ByteChannel, private io::BufferRing::Waiter {
   // when the socket could not even be created.
   bool dial(const DialProfile& profile, const base::SocketAddr& to);
   // Gives up on a dial in progress: it completes as a timeout.
-  void cancel_dial();
+  void cancel_dial() override;
   bool connected() const { return connected_; }
   RejectReason dial_error() const override { return dial_error_; }
   // Reads from now on (reading does not start by itself); want_read(false) pauses it.

@@ -34,7 +34,7 @@ class StreamChannel final : public ByteChannel, public StreamHandler, private Tu
   void connect(TunnelPool& pool, std::shared_ptr<const OutboundTunnel> target,
                std::shared_ptr<const DialProfile> profile, std::string forwarded);
   // Gives up on a connect() still waiting: Closed with TunnelFailed.
-  void cancel_dial();
+  void cancel_dial() override;
   void accept(TunnelConnection& conn, tunnel::http::StreamId stream);
   // Answers an accepted CONNECT (once). Anything but 200 ends the stream after the answer.
   void respond(int status);

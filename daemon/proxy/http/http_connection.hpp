@@ -1,16 +1,28 @@
 #pragma once
-// HttpConnection: the server side's view of one inbound connection (HBONE stream from 15008,
-// or plaintext from 15006) whose bytes may be HTTP/1.1. It runs inside the flow that carries
-// the connection (a Splice), on the flow's two channels, once the application's socket is
-// connected:
+// HttpConnection: one connection whose bytes may be HTTP/1.1, on either side of the mesh. It
+// runs inside the flow that carries the connection (a Splice), on the flow's channels, once
+// the first upstream is connected:
+//
+//   Inbound   the server side (HBONE stream from 15008, or plaintext from 15006): each
+//             request is authorized and goes to the local application, always on the one
+//             upstream connection the flow dialled.
+//   Outbound  the client side (a workload's connection to a service VIP): each request is
+//             routed (route_outbound: rule, weighted target, header operations, rewrites,
+//             redirects, 404), its endpoint picked by the destination's balancer
+//             (ClusterCache), and sent on an upstream connection to that endpoint — the
+//             current one when it goes to the same endpoint, else a new one (HBONE to a
+//             meshed endpoint, plain TCP otherwise) while the previous one is closed.
+//
+// In both roles:
 //
 //   detect   the port's declaration, or sniff() of the client's first bytes, within
 //            kDetectTimeout (tunnel/http/sniff.hpp). Bytes from the application first (a
 //            server-speaks-first protocol), HTTP/2, anything else or the timeout: opaque —
 //            the connection is re-checked with TCP semantics and handed to the byte relay
 //            with every byte it held, untouched.
-//   HTTP/1   each request: head decoded (H1RequestDecoder), path normalized, authorized
-//            (authorize_inbound_request). Denied: 403 "RBAC: access denied" answered here;
+//   HTTP/1   each request: head decoded (H1RequestDecoder), path normalized, then decided
+//            (inbound: authorize_inbound_request; outbound: routed, as above). Denied:
+//            403 "RBAC: access denied" answered here (outbound: 404, a redirect, 503);
 //            the connection stays open when the request's body is whole or small enough to
 //            read and drop (kDrainLimit), else it closes after the answer. Allowed: x-request-id added when
 //            absent, hop-by-hop fields dropped, head and body re-encoded (H1Encoder) to the
@@ -23,8 +35,10 @@
 // Bad input closes this connection only, with the status it deserves and a counter by reason
 // (HttpStats): malformed request 400/413/414/431/501/505; head not complete within
 // kHeadersTimeout (slowloris) 408; malformed response from the application 502; the
-// application gone before its response head 503. A record per request goes to the worker's
-// RequestRecorder (istio_requests_total, reporter "destination"). Single-threaded.
+// application gone before its response head 503 (an upstream that cannot be reached: 503 UF).
+// A record per request goes to the worker's RequestRecorder (istio_requests_total, reporter
+// "destination" inbound, "source" outbound). A request keeps the policy snapshot it was
+// decided with, so a reload changes the next request, never one in flight. Single-threaded.
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,19 +47,32 @@
 #include "daemon/proxy/channel/byte_channel.hpp"
 #include "daemon/proxy/worker_context.hpp"
 #include "daemon/telemetry/request_record.hpp"
+#include "daemon/upstream/endpoint.hpp"
+#include "policy/compiled.hpp"
+#include "policy/route_actions.hpp"
 #include "tunnel/http/h1_codec.hpp"
 #include "tunnel/http/h1_encoder.hpp"
 
 namespace mesh::proxy {
 
+struct OutboundPlan;
+struct FlowTarget;
+
 // What the flow carrying an HttpConnection does for it.
 class HttpConnectionHost {
  public:
-  // From now on the flow relays bytes (opaque, upgraded); the session sees no more events.
-  virtual void http_to_relay() = 0;
+  // From now on the flow relays bytes between the downstream and `up` (opaque, upgraded);
+  // the session sees no more events.
+  virtual void http_to_relay(ByteChannel& up) = 0;
   virtual void http_finish(CloseReason reason, bool reset) = 0;
-  virtual FlowAttrs& http_attrs() = 0;
+  virtual FlowAttrs* http_attrs() = 0;          // inbound flows only; null outbound
   virtual RelayStats& http_relay_stats() = 0;  // the listener's byte counters
+  // Outbound: a new upstream channel to `target`, dialling (Connected or Closed follow), part
+  // of the flow from now on; null when the dial could not even start.
+  virtual ByteChannel* http_dial(const FlowTarget& target) = 0;
+  // Outbound: closes an upstream channel the session is done with; it leaves the flow once
+  // quiet. The session sees no more of its events.
+  virtual void http_retire(ByteChannel& channel) = 0;
 
  protected:
   ~HttpConnectionHost() = default;
@@ -60,8 +87,13 @@ class HttpConnection final : private io::Timer::Handler {
   // the connection closes after it.
   static constexpr uint64_t kDrainLimit = 64 * 1024;
 
-  // `down` is the client's side, `up` the application's (connected); both are the flow's.
-  HttpConnection(WorkerContext& ctx, HttpConnectionHost& host, ByteChannel& down, ByteChannel& up);
+  enum class Role : uint8_t { Inbound, Outbound };
+  static constexpr base::Duration kDialTimeout = std::chrono::seconds(10);
+
+  // `down` is the client's side, `up` the first upstream (connected); both are the flow's.
+  // Outbound sessions get the flow's plan (kept alive by the flow).
+  HttpConnection(WorkerContext& ctx, HttpConnectionHost& host, Role role, ByteChannel& down, ByteChannel& up,
+                 const OutboundPlan* plan = nullptr);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -72,6 +104,8 @@ class HttpConnection final : private io::Timer::Handler {
   bool active() const { return phase_ == Phase::Detect || phase_ == Phase::Http1; }
   // The flow is ending: stop timers.
   void stop();
+  // Whether `channel` is the session's current upstream (or the downstream).
+  bool owns(const ByteChannel& channel) const { return &channel == &down_ || &channel == up_; }
 
  private:
   enum class Phase : uint8_t { Idle, Detect, Http1, Done };
@@ -81,8 +115,11 @@ class HttpConnection final : private io::Timer::Handler {
     bool started = false;         // a byte of this request arrived
     bool head = false;            // its head was decoded
     bool forwarded = false;       // its head went to the application
-    bool denied = false;          // answered here
-    bool drainable = false;       // denied, with a small body to read and drop before answering
+    int local_status = 0;         // answered here with this status (denied, no route, redirect...)
+    std::string_view local_body;
+    std::string location;         // a redirect's
+    std::optional<telemetry::ResponseFlag> local_flag;
+    bool drainable = false;       // answered here, with a small body to read and drop first
     bool request_done = false;
     bool response_started = false;
     bool response_done = false;
@@ -102,6 +139,10 @@ class HttpConnection final : private io::Timer::Handler {
     tunnel::http::Trailers response_trailers;
     base::MonoTime start{};
     telemetry::RequestRecord record;
+    // Outbound: what the request was decided with, kept for its whole exchange.
+    policy::PolicySnapshot snapshot;
+    const policy::HeaderOps* response_ops = nullptr;
+    upstream::Endpoint* endpoint = nullptr;  // begin_request() taken; end_request() at the end
   };
 
   struct RequestSide final : tunnel::http::H1RequestEvents {
@@ -134,6 +175,17 @@ class HttpConnection final : private io::Timer::Handler {
   void pump_request();
   void pump_response();
   void request_head(tunnel::http::RequestHead head, const tunnel::http::H1MessageInfo& info);
+  // The role's decision about a decoded head: false when the request is answered here.
+  bool decide_inbound(tunnel::http::RequestHead& head);
+  bool decide_outbound(tunnel::http::RequestHead& head);
+  // Outbound: an upstream connection to `endpoint` (the current one, or a new one).
+  bool use_upstream(const base::SocketAddr& endpoint);
+  void upstream_connected();
+  void upstream_dial_failed();
+  void drop_upstream();
+  void answer_here(int status, std::string_view body, std::optional<telemetry::ResponseFlag> flag);
+  void end_endpoint(bool success);
+  bool upstream_blocked() const;
   void request_body(std::string_view chunk);
   void request_complete();
   void informational(tunnel::http::ResponseHead head);
@@ -148,7 +200,7 @@ class HttpConnection final : private io::Timer::Handler {
   void upstream_failed();
   // Answers the current request here; with `close` the connection ends after the answer.
   void local_reply(int status, std::string_view body, bool close, CloseReason reason,
-                   std::optional<telemetry::ResponseFlag> flag = std::nullopt);
+                   std::optional<telemetry::ResponseFlag> flag = std::nullopt, std::string_view location = {});
   void record();
   void reset_exchange();
   void finish(CloseReason reason, bool reset);
@@ -156,13 +208,21 @@ class HttpConnection final : private io::Timer::Handler {
   bool send_up(const std::string& bytes);
   void on_timer(io::Timer&) override;
 
+  enum class Timing : uint8_t { None, Detect, Head, Dial };
+
   WorkerContext& ctx_;
   HttpConnectionHost& host_;
+  const Role role_;
   ByteChannel& down_;
-  ByteChannel& up_;
+  ByteChannel* up_;                  // the current upstream; null (outbound) between connections
+  const OutboundPlan* plan_;
   HttpStats& stats_;
   Phase phase_ = Phase::Idle;
+  bool up_connected_ = true;         // the current upstream's dial is done
+  base::SocketAddr up_endpoint_;     // outbound: where the current upstream goes
+  std::string pending_up_;           // bytes for an upstream still dialling
   io::Timer timer_{this};
+  Timing timing_ = Timing::None;
   bool timed_out_ = false;
   bool down_ended_ = false;  // the client sent FIN
   RequestSide request_events_{*this};

@@ -23,6 +23,11 @@ struct HttpStats {
   base::Counter header_timeouts;  // a request head not complete in time (408)
   base::Counter upgrades;         // Upgrade/CONNECT handed to the byte relay after 101/2xx
   base::Counter http2_opaque;     // HTTP/2 where only HTTP/1 is inspected yet: relayed as bytes
+  // The client side (outbound)
+  base::Counter no_route;                // answered 404: the host has routes, none matched
+  base::Counter redirects;               // answered with a route's redirect
+  base::Counter upstream_dials;          // upstream connections opened for a request's endpoint
+  base::Counter upstream_dial_failures;  // ... that could not be made (503 UF)
 
   void detected(tunnel::http::DetectOutcome o) { detections[static_cast<size_t>(o)].inc(); }
 };

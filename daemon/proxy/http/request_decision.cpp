@@ -12,7 +12,7 @@ policy::AuthzDecision authorize_inbound_request(const policy::CompiledPolicy* p,
   for (const auto& h : head.headers) headers.push_back({h.name, h.value});
   policy::ConnectionAttrs conn{attrs.source_identity, attrs.source.ip(), p->workloads().by_ip(attrs.destination.ip()),
                                attrs.destination.ip(), attrs.destination.port()};
-  policy::RequestAttrs req{head.method, head.path, head.authority, head.scheme.empty() ? "http" : head.scheme, headers};
+  policy::RequestAttrs req{head.method, head.path, head.authority, head.scheme.empty() ? std::string_view("http") : std::string_view(head.scheme), headers};
   return policy::authorize_request(*p, conn, req);
 }
 
@@ -62,6 +62,18 @@ void describe_inbound(const policy::CompiledPolicy* p, const FlowAttrs& attrs, s
     }
   }
   if (dst != nullptr && !dst->services.empty()) r.destination_service = p->services().all()[dst->services.front()].hostname;
+}
+
+void describe_outbound(const policy::CompiledPolicy& p, const policy::Workload* source, std::string_view source_identity,
+                       const policy::Service* service, const base::SocketAddr* endpoint, telemetry::RequestRecord& r) {
+  r.reporter = telemetry::Reporter::Source;
+  r.source.principal = std::string(source_identity);
+  workload_peer(source, r.source);
+  if (service != nullptr) r.destination_service = service->hostname;
+  if (endpoint != nullptr) {
+    r.endpoint = *endpoint;
+    workload_peer(p.workloads().by_ip(endpoint->ip()), r.destination);
+  }
 }
 
 std::string new_request_id(base::RandomSource& random) {

@@ -28,6 +28,12 @@ inline bool refuses(const policy::AuthzDecision& d) { return d.verdict == policy
 void describe_inbound(const policy::CompiledPolicy* policy, const FlowAttrs& attrs, std::string_view authority,
                       telemetry::RequestRecord& record);
 
+// The same for a request on an outbound connection from `source`: the local workload as
+// the source, the picked endpoint's workload as the destination, the routed service.
+void describe_outbound(const policy::CompiledPolicy& policy, const policy::Workload* source,
+                       std::string_view source_identity, const policy::Service* service,
+                       const base::SocketAddr* endpoint, telemetry::RequestRecord& record);
+
 // A random (version 4) UUID, as Envoy generates x-request-id.
 std::string new_request_id(base::RandomSource& random);
 

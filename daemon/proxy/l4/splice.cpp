@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "daemon/io/socket.hpp"
 #include "daemon/proxy/channel/socket_channel.hpp"
 #include "daemon/proxy/channel/stream_channel.hpp"
+#include "daemon/proxy/listener.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
 
 namespace mesh::proxy {
@@ -54,6 +57,7 @@ class OutboundSplice final : public Splice {
     up_.connect(pool, std::move(target), profile_, std::move(forwarded));
   }
 
+
  private:
   void opened() override {
     down_.start_reading();
@@ -100,16 +104,19 @@ class InboundSplice final : public Splice {
 }  // namespace
 
 void Splice::start(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
-                   base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs) {
+                   base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs,
+                   std::shared_ptr<const OutboundPlan> http) {
   auto* s = new SocketSplice(ctx, std::move(profile), std::move(stats), std::move(downstream));
   s->attrs_ = std::move(attrs);
+  s->plan_ = std::move(http);
   s->dial(upstream);
 }
 
 void Splice::outbound(WorkerContext& ctx, TunnelPool& pool, std::shared_ptr<const DialProfile> profile,
                       std::shared_ptr<RelayStats> stats, base::Fd downstream,
-                      std::shared_ptr<const OutboundTunnel> target) {
+                      std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const OutboundPlan> http) {
   auto* s = new OutboundSplice(ctx, std::move(profile), std::move(stats), std::move(downstream));
+  s->plan_ = std::move(http);
   s->connect(pool, std::move(target));
 }
 
@@ -137,22 +144,76 @@ void Splice::bind(ByteChannel& down, ByteChannel& up) {
 void Splice::relay() {
   relaying_ = true;
   start_idle_timer();
+  if (plan_ && ctx_.http_stats != nullptr && ctx_.clusters != nullptr) {
+    HttpConnectionHost& host = *this;
+    http_ = std::make_unique<HttpConnection>(ctx_, host, HttpConnection::Role::Outbound, *down_, *up_, plan_.get());
+    return http_->start();
+  }
   if (attrs_ && ctx_.http_stats != nullptr) {
     if (attrs_->per_request) {
       HttpConnectionHost& host = *this;
-      http_ = std::make_unique<HttpConnection>(ctx_, host, *down_, *up_);
+      http_ = std::make_unique<HttpConnection>(ctx_, host, HttpConnection::Role::Inbound, *down_, *up_);
       return http_->start();
     }
     // Not inspected: the port's declaration or the server-first list settled it.
     tunnel::http::DetectInput in{attrs_->declared, attrs_->destination.port()};
     ctx_.http_stats->detected(tunnel::http::decide_protocol(in).outcome);
   }
-  http_to_relay();
+  http_to_relay(*up_);
 }
 
-void Splice::http_to_relay() {
+void Splice::http_to_relay(ByteChannel& up) {
+  up_ = &up;
   pump(*down_, *up_);
   if (!closing()) pump(*up_, *down_);
+}
+
+ByteChannel* Splice::http_dial(const FlowTarget& target) {
+  if (target.tunnel) {
+    if (ctx_.pool == nullptr) return nullptr;
+    auto ch = std::make_unique<StreamChannel>(Side::Upstream);
+    StreamChannel* raw = ch.get();
+    owned_.push_back(std::move(ch));
+    add_channel(*raw);
+    if (forwarded_.empty()) {
+      if (const auto* sock = dynamic_cast<const SocketChannel*>(down_)) {
+        if (auto peer = io::peer_address(sock->fd())) forwarded_ = fmt::format("for=\"{}\"", peer->to_string());
+      }
+    }
+    raw->connect(*ctx_.pool, target.tunnel, profile_, forwarded_);
+    return raw;
+  }
+  auto ch = std::make_unique<SocketChannel>(ctx_, Side::Upstream);
+  SocketChannel* raw = ch.get();
+  owned_.push_back(std::move(ch));
+  add_channel(*raw);
+  if (!raw->dial(*profile_, target.upstream)) {
+    http_retire(*raw);
+    return nullptr;
+  }
+  return raw;
+}
+
+void Splice::http_retire(ByteChannel& channel) {
+  retired_.push_back(&channel);
+  channel.close(false);
+  if (channel.quiet()) release(channel);
+}
+
+void Splice::release(ByteChannel& channel) {
+  auto it = std::find(retired_.begin(), retired_.end(), &channel);
+  if (it == retired_.end()) return;
+  retired_.erase(it);
+  remove_channel(channel);
+  for (auto o = owned_.begin(); o != owned_.end(); ++o) {
+    if (o->get() == &channel) {
+      // Not inside the channel's own call: freed from the loop.
+      std::shared_ptr<ByteChannel> gone(std::move(*o));
+      owned_.erase(o);
+      ctx_.loop.defer([gone] {});
+      return;
+    }
+  }
 }
 
 void Splice::on_closing() {
@@ -166,6 +227,10 @@ void Splice::on_event(ByteChannel& ch, ChannelEvent event) {
     if (event != ChannelEvent::Closed) return;
     RejectReason reason = &ch == up_ ? ch.dial_error() : RejectReason::TunnelFailed;
     return refused(reason == RejectReason::kCount ? RejectReason::UpstreamError : reason);
+  }
+  if (!retired_.empty() && std::find(retired_.begin(), retired_.end(), &ch) != retired_.end()) {
+    if (event == ChannelEvent::Quiet) release(ch);
+    return;
   }
   if (http_ && http_->active()) return http_->on_event(ch, event);
   switch (event) {

@@ -23,9 +23,12 @@
 //   idle timeout                        sockets get FIN, a stream RST_STREAM CANCEL
 //   drain deadline, unenroll, policy    both sides reset
 //
-// An inbound flow whose attributes say per_request (an HTTP-capable port) is served by an
-// HttpConnection once the application is connected: it detects the protocol and either
-// handles HTTP/1.1 requests one by one or hands the bytes back to the relay here.
+// An inbound flow whose attributes say per_request (an HTTP-capable port), or an outbound one
+// with an OutboundPlan (a service port that may carry HTTP), is served by an HttpConnection
+// once its first upstream is connected: it detects the protocol and either handles HTTP/1.1
+// requests one by one or hands the bytes back to the relay here. Outbound, it may open more
+// upstream channels (one per endpoint a request goes to); the splice owns them, and a
+// retired one leaves the flow once quiet.
 #include <memory>
 #include <optional>
 
@@ -39,10 +42,11 @@ class Splice : public ChannelFlow, private HttpConnectionHost {
  public:
   // `downstream` was accepted and counted against the budget.
   static void start(WorkerContext& ctx, std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
-                    base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt);
+                    base::Fd downstream, const base::SocketAddr& upstream, std::optional<FlowAttrs> attrs = std::nullopt,
+                    std::shared_ptr<const OutboundPlan> http = nullptr);
   static void outbound(WorkerContext& ctx, TunnelPool& pool, std::shared_ptr<const DialProfile> profile,
                        std::shared_ptr<RelayStats> stats, base::Fd downstream,
-                       std::shared_ptr<const OutboundTunnel> target);
+                       std::shared_ptr<const OutboundTunnel> target, std::shared_ptr<const OutboundPlan> http = nullptr);
   // A CONNECT arrived on `stream` of `conn` and was allowed: dial `upstream`, then answer.
   static void inbound(WorkerContext& ctx, TunnelConnection& conn, tunnel::http::StreamId stream,
                       std::shared_ptr<const DialProfile> profile, std::shared_ptr<RelayStats> stats,
@@ -62,10 +66,14 @@ class Splice : public ChannelFlow, private HttpConnectionHost {
   void on_event(ByteChannel& channel, ChannelEvent event) override;
   void on_closing() override;
   // HttpConnectionHost
-  void http_to_relay() override;
+  void http_to_relay(ByteChannel& up) override;
   void http_finish(CloseReason reason, bool reset) override { finish(reason, reset); }
-  FlowAttrs& http_attrs() override { return *attrs_; }
+  FlowAttrs* http_attrs() override { return attrs_ ? &*attrs_ : nullptr; }
   RelayStats& http_relay_stats() override { return *stats_; }
+  ByteChannel* http_dial(const FlowTarget& target) override;
+  void http_retire(ByteChannel& channel) override;
+  // A retired channel went quiet: it leaves the flow (and is freed if the splice made it).
+  void release(ByteChannel& channel);
 
   void pump(ByteChannel& from, ByteChannel& to);
   void check_done();
@@ -76,7 +84,11 @@ class Splice : public ChannelFlow, private HttpConnectionHost {
   bool relaying_ = false;
   bool ended_to_up_ = false;    // the downstream's end was passed on upstream
   bool ended_to_down_ = false;
+  std::shared_ptr<const OutboundPlan> plan_;
   std::unique_ptr<HttpConnection> http_;
+  std::vector<std::unique_ptr<ByteChannel>> owned_;  // upstreams an HTTP connection opened
+  std::vector<ByteChannel*> retired_;                // closed, not yet quiet
+  std::string forwarded_;                            // for CONNECTs the HTTP connection makes
 };
 
 }  // namespace mesh::proxy
