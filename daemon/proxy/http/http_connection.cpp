@@ -117,7 +117,9 @@ void HttpConnection::on_event(ByteChannel& ch, ChannelEvent event) {
     case ChannelEvent::PeerEnd:
       return from_down ? pump_request() : pump_response();
     case ChannelEvent::Writable:
-      return from_down ? pump_response() : pump_request();
+      if (!from_down) return pump_request();
+      pump_response();
+      return pump_request();  // a request held back until the client read its answers
     case ChannelEvent::Closed:
       if (ch.fault() == ChannelFault::None) return from_down ? pump_request() : pump_response();
       if (from_down) {
@@ -152,6 +154,10 @@ void HttpConnection::pump_request() {
     if (ex_.finished) reset_exchange();
     auto st = request_decoder_->state();
     if (st != http::H1DecoderState::Parsing || !up_.writable()) break;
+    // A new request waits until the client has taken the answers before it: one answered
+    // here (403, 400) costs no application time, so a client pipelining such requests
+    // without reading would otherwise have them queued in the proxy without bound.
+    if (!ex_.started && !down_.writable()) break;
     auto bytes = down_.peek();
     if (bytes.empty()) break;
     if (!ex_.started) {

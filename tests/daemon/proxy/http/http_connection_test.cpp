@@ -303,6 +303,42 @@ TEST_CASE("a denied request is answered 403 here and the connection serves the n
   CHECK(f.http().denied.value() == 3);
 }
 
+TEST_CASE("a client that pipelines denied requests without reading the answers is back-pressured") {
+  // Every request is answered here, none goes to the application: the answers must wait for
+  // the client to read them, not pile up in the proxy while it reads on.
+  HttpFixture f;
+  Conn c(connect_to(f.relay.listen, 16 * 1024));
+  REQUIRE(c.fd);
+  constexpr std::string_view kPost = "POST / HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string batch;
+  for (int i = 0; i < 4096; ++i) batch += kPost;
+  constexpr size_t kLimit = 16 * 1024 * 1024;  // far beyond what the socket buffers hold
+  size_t sent = 0;
+  while (sent < kLimit) {
+    size_t at = sent % batch.size();
+    ssize_t n = ::send(c.get(), batch.data() + at, batch.size() - at, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    REQUIRE((n < 0 && (errno == EAGAIN || errno == EINTR)));
+    pollfd p{c.get(), POLLOUT, 0};
+    if (::poll(&p, 1, 500) == 0) break;  // the proxy stopped reading: back-pressure
+  }
+  CHECK(sent < kLimit);
+  // Reading the answers lets the rest through: each request got its 403, in order.
+  size_t requests = (sent + kPost.size() - 1) / kPost.size();
+  std::string answers;
+  std::thread reader([&] { answers = read_exact(c.get(), requests * kDenied.size()); });
+  REQUIRE(c.send(kPost.substr(sent % kPost.size() == 0 ? kPost.size() : sent % kPost.size())));
+  reader.join();
+  CHECK(answers.size() == requests * kDenied.size());
+  size_t good = 0;
+  while (good < requests && answers.compare(good * kDenied.size(), kDenied.size(), kDenied) == 0) ++good;
+  CHECK(good == requests);
+  CHECK(f.http().denied.value() == requests);
+}
+
 TEST_CASE("a denied request awaiting 100-continue is answered at once and the connection closes") {
   HttpFixture f;
   Conn c(f.client());
