@@ -1,5 +1,7 @@
 #include "daemon/proxy/http/http_connection.hpp"
 
+#include <charconv>
+
 #include "daemon/proxy/channel/channel_flow.hpp"
 #include "daemon/proxy/decide.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
@@ -22,6 +24,16 @@ constexpr std::string_view kDenied = "RBAC: access denied";
 // Envoy's words for an application that failed before its response head.
 constexpr std::string_view kReset = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 constexpr std::string_view kProtocolError = "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+
+// The Content-Length of a bodiless response (HEAD), when it is one well-formed number.
+std::optional<uint64_t> head_content_length(const http::HeaderMap& headers) {
+  const std::string* v = headers.get("content-length");
+  if (v == nullptr || v->empty() || headers.get_all("content-length").size() != 1) return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
+  return n;
+}
 
 }  // namespace
 
@@ -323,6 +335,9 @@ void HttpConnection::response_head(http::ResponseHead head, const http::H1Messag
   ex_.close_after = !keep && !ex_.switching;
   http::H1EncodeOptions o;
   if (info.framing == http::H1BodyFraming::ContentLength) o.content_length = info.content_length;
+  // A response to HEAD has no body but may state the GET's length: the encoder writes the
+  // field (framing fields are re-encoded, not copied) only from this option.
+  if (ex_.method == "HEAD") o.content_length = head_content_length(head.headers);
   o.end_stream = info.framing == http::H1BodyFraming::None;
   o.keep_alive = keep || ex_.switching;
   out_.clear();

@@ -421,11 +421,15 @@ TEST_CASE("a large request body reaches a slow application whole") {
   CHECK(c.message() == kOk);
 }
 
-TEST_CASE("responses framed by the connection's end, 204 and the application's close are passed on") {
+TEST_CASE("responses framed by the connection's end, HEAD, 204 and the application's close are passed on") {
   HttpFixture f;
   Conn c(f.client());
   Conn app(f.accept_app());
-  // 204: no body.
+  // HEAD: the length of the GET, no body; 204: no body.
+  REQUIRE(c.send("HEAD /h HTTP/1.1\r\nHost: app.test\r\n\r\n"));
+  CHECK(without_id(app.head()) == "HEAD /h HTTP/1.1\r\nhost: app.test\r\n\r\n");
+  REQUIRE(app.send("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"));
+  CHECK(c.head() == "HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n");
   REQUIRE(c.send(get("/none")));
   CHECK(without_id(app.head()) == app_get("/none") + "\r\n");
   REQUIRE(app.send("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"));
