@@ -69,7 +69,14 @@ void HttpConnection::detect(bool upstream_spoke) {
   if (upstream_spoke) return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
   const FlowAttrs& a = host_.http_attrs();
   http::DetectInput in{a.declared, a.destination.port()};
-  in.sniffed = http::sniff(as_text(down_.peek()));
+  // The channel holds one receive until it is consumed: the first bytes are taken into
+  // sniffed_ so that a request line arriving in pieces is read on (bounded: sniff() decides
+  // by kDefaultMaxRequestLine bytes).
+  if (auto bytes = down_.peek(); !bytes.empty()) {
+    sniffed_.append(as_text(bytes));
+    down_.consume(bytes.size());
+  }
+  in.sniffed = http::sniff(sniffed_);
   in.timed_out = timed_out_;
   auto d = http::decide_protocol(in);
   if (d.action == http::ProtocolAction::Wait) {
@@ -108,7 +115,35 @@ void HttpConnection::to_opaque() {
   // Allowed so far because requests would be checked; as bytes, rules that need HTTP
   // attributes follow Istio's TCP semantics.
   if (!still_allowed(current_view(), a)) return host_.http_finish(CloseReason::Denied, true);
+  to_relay();
+}
+
+void HttpConnection::to_relay() {
+  // The client's bytes taken while detecting and not decoded go first, as they came.
+  if (sniffed_at_ < sniffed_.size()) {
+    std::string held = sniffed_.substr(sniffed_at_);
+    sniffed_.clear();
+    sniffed_at_ = 0;
+    send_up(held);
+  }
   host_.http_to_relay();
+}
+
+std::string_view HttpConnection::client_bytes() const {
+  if (sniffed_at_ < sniffed_.size()) return std::string_view(sniffed_).substr(sniffed_at_);
+  return as_text(down_.peek());
+}
+
+void HttpConnection::consume_client(size_t n) {
+  if (sniffed_at_ < sniffed_.size()) {
+    sniffed_at_ += n;
+    if (sniffed_at_ == sniffed_.size()) {
+      sniffed_.clear();
+      sniffed_at_ = 0;
+    }
+    return;
+  }
+  down_.consume(n);
 }
 
 // --- events ---
@@ -170,7 +205,7 @@ void HttpConnection::pump_request() {
     // here (403, 400) costs no application time, so a client pipelining such requests
     // without reading would otherwise have them queued in the proxy without bound.
     if (!ex_.started && !down_.writable()) break;
-    auto bytes = down_.peek();
+    std::string_view bytes = client_bytes();
     if (bytes.empty()) break;
     if (!ex_.started) {
       ex_.started = true;
@@ -178,15 +213,15 @@ void HttpConnection::pump_request() {
       ex_.record.start_time = std::chrono::system_clock::now();
       ctx_.loop.schedule_after(timer_, kHeadersTimeout);
     }
-    size_t n = request_decoder_->feed(as_text(bytes));
-    down_.consume(n);
+    size_t n = request_decoder_->feed(bytes);
+    consume_client(n);
     if (request_decoder_->state() == http::H1DecoderState::Error) return request_error(request_decoder_->error());
     after_request_feed();
     if (n == 0 && !ex_.finished) break;
   }
   if (phase_ != Phase::Http1) return;
   down_.want_read(up_.writable());
-  if (!down_ended_ && down_.peer_ended() && down_.peek().empty()) downstream_ended();
+  if (!down_ended_ && down_.peer_ended() && client_bytes().empty()) downstream_ended();
 }
 
 void HttpConnection::request_head(http::RequestHead head, const http::H1MessageInfo& info) {
@@ -366,7 +401,7 @@ void HttpConnection::response_finished() {
   if (ex_.switching) {
     stats_.upgrades.inc();
     stop();
-    return host_.http_to_relay();  // what either side sent after the heads goes on as bytes
+    return to_relay();  // what either side sent after the heads goes on as bytes
   }
   // The application answered before the request's body was done (an early 413, say): the
   // rest of that body has nowhere to go, so the connection ends with this response.

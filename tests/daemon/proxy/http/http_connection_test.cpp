@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <netinet/tcp.h>
+
 #include <future>
 #include <regex>
 
@@ -349,6 +351,27 @@ TEST_CASE("a denied request awaiting 100-continue is answered at once and the co
   CHECK(app.clean_eof());  // the application saw a connection and nothing on it
 }
 
+TEST_CASE("a request whose first bytes arrive apart is still inspected at once") {
+  // Each piece is meant to arrive in a receive of its own: the pause only makes that likely
+  // (the test passes however the bytes arrive when the proxy is right).
+  HttpFixture f;
+  Conn c(f.client());
+  int one = 1;
+  ::setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto start = std::chrono::steady_clock::now();
+  const char* pieces[] = {"GE", "T /spl", "it HTTP/1.1\r\nHo", "st: app.test\r\n", "\r\n"};
+  for (const char* p : pieces) {
+    REQUIRE(c.send(p));
+    std::this_thread::sleep_for(20ms);
+  }
+  Conn app(f.accept_app());
+  std::string head = app.head();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));  // not the detection timeout
+  CHECK(without_id(head) == app_get("/split") + "\r\n");
+  CHECK(request_id(head).size() == 36);
+  CHECK(f.detections(DetectOutcome::SniffedHttp1) == 1);
+}
+
 TEST_CASE("pipelined requests are answered one after the other, in order") {
   HttpFixture f;
   Conn c(f.client());
@@ -664,6 +687,21 @@ TEST_CASE("bytes that are not HTTP are relayed untouched") {
   CHECK(c.take(7) == std::string("\x16\x03\x03\x00\x02\x02\x28", 7));
   CHECK(f.detections(DetectOutcome::Opaque) == 1);
   CHECK(f.http().requests.value() == 0);
+}
+
+TEST_CASE("bytes that only turn out not to be HTTP in a later receive are relayed whole") {
+  HttpFixture f({.authorize = false});
+  Conn c(f.client());
+  int one = 1;
+  ::setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  REQUIRE(c.send("GET /x"));
+  std::this_thread::sleep_for(20ms);  // see "a request whose first bytes arrive apart"
+  REQUIRE(c.send(std::string("\x00\x01 and on", 9)));
+  Conn app(f.accept_app());
+  CHECK(app.take(15) == std::string("GET /x\x00\x01 and on", 15));
+  ::shutdown(c.get(), SHUT_WR);
+  CHECK(app.clean_eof());
+  CHECK(f.detections(DetectOutcome::Opaque) == 1);
 }
 
 TEST_CASE("opaque bytes are judged with TCP semantics: rules that need HTTP attributes refuse them") {
