@@ -237,6 +237,9 @@ void HttpConnection::request_head(http::RequestHead head, const http::H1MessageI
   // An HTTP/1.0 request may come without Host: the address it was sent to stands in.
   if (head.authority.empty()) head.authority = attrs.destination.to_string();
   ex_.authority = head.authority;
+  // Before anything may refuse the request: its record names its peers whatever the answer.
+  const MeshView& view = current_view();
+  describe_inbound(view.policy.get(), attrs, head.authority, ex_.record);
   if (!info.connect && head.path != "*") {
     auto normalized = http::normalize_path(head.path);
     if (!normalized) {
@@ -246,8 +249,6 @@ void HttpConnection::request_head(http::RequestHead head, const http::H1MessageI
     }
     head.path = std::move(*normalized);
   }
-  const MeshView& view = current_view();
-  describe_inbound(view.policy.get(), attrs, head.authority, ex_.record);
   if (refuses(authorize_inbound_request(view.policy.get(), attrs, head))) {
     stats_.denied.inc();
     ex_.denied = true;

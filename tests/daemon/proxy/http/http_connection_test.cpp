@@ -797,13 +797,14 @@ TEST_CASE("each request is recorded once, by response code") {
   CHECK(count(text, "403") == "1");
   CHECK(count(text, "400") == "1");
   CHECK(text.find("meshd_request_metrics_series 3\n") != std::string::npos);
-  // Every record names its peers, whatever answered it.
+  // Every record names its peers, whatever answered it (the application, authorization, a
+  // refused path).
   constexpr std::string_view kPeers =
       "istio_requests_total{reporter=\"destination\",source_workload=\"app\",source_workload_namespace=\"shop\","
       "source_principal=\"spiffe://cluster.local/ns/shop/sa/app\",destination_workload=\"app\","
       "destination_workload_namespace=\"shop\",destination_principal=\"spiffe://cluster.local/ns/shop/sa/app\","
       "destination_service=\"unknown\",request_protocol=\"http\",response_code=\"";
-  for (std::string_view code : {"200", "403"}) {
+  for (std::string_view code : {"200", "403", "400"}) {
     CAPTURE(code);
     CHECK(text.find(std::string(kPeers) + std::string(code) + "\",grpc_response_status=\"\",response_flags=\"-\"} ") !=
           std::string::npos);
