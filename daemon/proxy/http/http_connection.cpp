@@ -60,7 +60,14 @@ void HttpConnection::detect(bool upstream_spoke) {
   // The application spoke first (a server-first protocol): not a request/response exchange.
   if (upstream_spoke) return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
   http::DetectInput in = detect_input(host_.http_attrs(), plan_);
-  in.sniffed = http::sniff(replies::as_text(down_.peek()));
+  // The channel holds one receive until it is consumed: the first bytes are taken into
+  // sniffed_ so that a request line arriving in pieces is read on (bounded: sniff() decides
+  // by kDefaultMaxRequestLine bytes).
+  if (auto bytes = down_.peek(); !bytes.empty()) {
+    sniffed_.append(replies::as_text(bytes));
+    down_.consume(bytes.size());
+  }
+  in.sniffed = http::sniff(sniffed_);
   in.timed_out = timed_out_;
   auto d = http::decide_protocol(in);
   if (d.action == http::ProtocolAction::Wait) {
@@ -101,7 +108,35 @@ void HttpConnection::to_opaque() {
     // attributes follow Istio's TCP semantics.
     if (!still_allowed(current_view(), *a)) return host_.http_finish(CloseReason::Denied, true);
   }
+  to_relay();
+}
+
+void HttpConnection::to_relay() {
+  // The client's bytes taken while detecting and not decoded go first, as they came.
+  if (sniffed_at_ < sniffed_.size()) {
+    std::string held = sniffed_.substr(sniffed_at_);
+    sniffed_.clear();
+    sniffed_at_ = 0;
+    send_up(held);
+  }
   host_.http_to_relay(*up_);
+}
+
+std::string_view HttpConnection::client_bytes() const {
+  if (sniffed_at_ < sniffed_.size()) return std::string_view(sniffed_).substr(sniffed_at_);
+  return replies::as_text(down_.peek());
+}
+
+void HttpConnection::consume_client(size_t n) {
+  if (sniffed_at_ < sniffed_.size()) {
+    sniffed_at_ += n;
+    if (sniffed_at_ == sniffed_.size()) {
+      sniffed_.clear();
+      sniffed_at_ = 0;
+    }
+    return;
+  }
+  down_.consume(n);
 }
 
 // --- events ---
@@ -128,7 +163,9 @@ void HttpConnection::on_event(ByteChannel& ch, ChannelEvent event) {
     case ChannelEvent::PeerEnd:
       return from_down ? pump_request() : pump_response();
     case ChannelEvent::Writable:
-      return from_down ? pump_response() : pump_request();
+      if (!from_down) return pump_request();
+      pump_response();
+      return pump_request();  // a request held back until the client read its answers
     case ChannelEvent::Closed:
       if (ch.fault() == ChannelFault::None) return from_down ? pump_request() : pump_response();
       if (from_down) {
@@ -167,7 +204,11 @@ void HttpConnection::pump_request() {
     if (ex_.finished) reset_exchange();
     auto st = request_decoder_->state();
     if (st != http::H1DecoderState::Parsing || upstream_blocked()) break;
-    auto bytes = down_.peek();
+    // A new request waits until the client has taken the answers before it: one answered
+    // here (403, 404, 400) costs no upstream time, so a client pipelining such requests
+    // without reading would otherwise have them queued in the proxy without bound.
+    if (!ex_.started && !down_.writable()) break;
+    std::string_view bytes = client_bytes();
     if (bytes.empty()) break;
     if (!ex_.started) {
       ex_.started = true;
@@ -176,15 +217,15 @@ void HttpConnection::pump_request() {
       timing_ = Timing::Head;
       ctx_.loop.schedule_after(timer_, kHeadersTimeout);
     }
-    size_t n = request_decoder_->feed(replies::as_text(bytes));
-    down_.consume(n);
+    size_t n = request_decoder_->feed(bytes);
+    consume_client(n);
     if (request_decoder_->state() == http::H1DecoderState::Error) return request_error(request_decoder_->error());
     after_request_feed();
     if (n == 0 && !ex_.finished) break;
   }
   if (phase_ != Phase::Http1) return;
   down_.want_read(!upstream_blocked());
-  if (!down_ended_ && down_.peer_ended() && down_.peek().empty()) downstream_ended();
+  if (!down_ended_ && down_.peer_ended() && client_bytes().empty()) downstream_ended();
 }
 
 bool HttpConnection::upstream_blocked() const {
@@ -212,6 +253,7 @@ void HttpConnection::request_head(http::RequestHead head, const http::H1MessageI
     head.authority = attrs != nullptr ? attrs->destination.to_string() : plan_->dialled.to_string();
   }
   ex_.authority = head.authority;
+  describe_early(head);
   if (!info.connect && head.path != "*") {
     auto normalized = http::normalize_path(head.path);
     if (!normalized) {
@@ -253,10 +295,21 @@ void HttpConnection::request_head(http::RequestHead head, const http::H1MessageI
   send_up(out_);
 }
 
+void HttpConnection::describe_early(const http::RequestHead& head) {
+  const MeshView& view = current_view();
+  if (role_ == Role::Inbound) return describe_inbound(view.policy.get(), *host_.http_attrs(), head.authority, ex_.record);
+  if (!view.policy) return;
+  const policy::Workload* source = nullptr;
+  for (const auto& ip : plan_->source.ips) {
+    if ((source = view.policy->workloads().by_ip(ip)) != nullptr) break;
+  }
+  describe_outbound(*view.policy, source, plan_->source.identity.str(), view.policy->services().by_vip(plan_->dialled.ip()),
+                    nullptr, ex_.record);
+}
+
 bool HttpConnection::decide_inbound(http::RequestHead& head) {
   const FlowAttrs& attrs = *host_.http_attrs();
   const MeshView& view = current_view();
-  describe_inbound(view.policy.get(), attrs, head.authority, ex_.record);
   if (refuses(authorize_inbound_request(view.policy.get(), attrs, head))) {
     stats_.denied.inc();
     answer_here(403, replies::kDenied, std::nullopt);

@@ -171,6 +171,13 @@ class HttpConnection final : private io::Timer::Handler {
   void detect(bool upstream_spoke);
   void settle(tunnel::http::DetectOutcome outcome, tunnel::http::ProtocolAction action);
   void to_opaque();
+  // Hands the flow to the byte relay, the client's bytes held here first.
+  void to_relay();
+  // The client's bytes not yet decoded: those taken while detecting, then the channel's.
+  std::string_view client_bytes() const;
+  void consume_client(size_t n);
+  // Names the request's peers in its record before anything may refuse it.
+  void describe_early(const tunnel::http::RequestHead& head);
   // HTTP/1
   void pump_request();
   void pump_response();
@@ -232,6 +239,8 @@ class HttpConnection final : private io::Timer::Handler {
   tunnel::http::H1Encoder request_encoder_;
   tunnel::http::H1Encoder response_encoder_;
   std::string out_;  // an encoded piece on its way into a channel
+  std::string sniffed_;    // the client's first bytes, taken from the channel to detect
+  size_t sniffed_at_ = 0;  // how much of sniffed_ the request decoder has consumed
   Exchange ex_;
 };
 

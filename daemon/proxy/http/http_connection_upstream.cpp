@@ -2,6 +2,8 @@
 // connections, and every response (see http_connection.hpp).
 #include "daemon/proxy/http/http_connection.hpp"
 
+#include <charconv>
+
 #include "daemon/proxy/decide.hpp"
 #include "daemon/proxy/http/cluster_cache.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
@@ -14,6 +16,20 @@ namespace mesh::proxy {
 
 namespace http = tunnel::http;
 using telemetry::ResponseFlag;
+
+namespace {
+
+// The Content-Length of a bodiless response (HEAD), when it is one well-formed number.
+std::optional<uint64_t> head_content_length(const http::HeaderMap& headers) {
+  const std::string* v = headers.get("content-length");
+  if (v == nullptr || v->empty() || headers.get_all("content-length").size() != 1) return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
 
 bool HttpConnection::decide_outbound(http::RequestHead& head) {
   const MeshView& view = current_view();
@@ -192,6 +208,9 @@ void HttpConnection::response_head(http::ResponseHead head, const http::H1Messag
   ex_.close_after = !keep && !ex_.switching;
   http::H1EncodeOptions o;
   if (info.framing == http::H1BodyFraming::ContentLength) o.content_length = info.content_length;
+  // A response to HEAD has no body but may state the GET's length: the encoder writes the
+  // field (framing fields are re-encoded, not copied) only from this option.
+  if (ex_.method == "HEAD") o.content_length = head_content_length(head.headers);
   o.end_stream = info.framing == http::H1BodyFraming::None;
   o.keep_alive = keep || ex_.switching;
   out_.clear();
@@ -221,7 +240,7 @@ void HttpConnection::response_finished() {
   if (ex_.switching) {
     stats_.upgrades.inc();
     stop();
-    return host_.http_to_relay(*up_);  // what either side sent after the heads goes on as bytes
+    return to_relay();  // what either side sent after the heads goes on as bytes
   }
   // The application answered before the request's body was done (an early 413, say): the
   // rest of that body has nowhere to go, so the connection ends with this response.

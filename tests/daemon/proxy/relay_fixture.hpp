@@ -1,6 +1,8 @@
 #pragma once
 // Test fixture: a proxy Worker on its own thread relaying 127.0.0.1:<ephemeral> to a
-// loopback upstream chosen by the test, plus small blocking socket helpers.
+// loopback upstream chosen by the test, plus small blocking socket helpers: a loopback
+// listener whose connections the test accepts itself (accept_one) or a thread serves
+// (Upstream).
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -20,8 +22,14 @@ namespace mesh::testing {
 
 using namespace std::chrono_literals;
 
-inline base::Fd connect_to(const base::SocketAddr& addr) {
+// A blocking connection (5 s receive timeout); with `buffer_bytes`, fixed socket buffers of
+// that size (no autotuning) on both directions.
+inline base::Fd connect_to(const base::SocketAddr& addr, int buffer_bytes = 0) {
   base::Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (buffer_bytes > 0) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+  }
   sockaddr_storage ss;
   socklen_t len = addr.to_sockaddr(ss);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return base::Fd();
@@ -64,6 +72,27 @@ inline std::string read_exact(int fd, size_t want) {
   return out;
 }
 
+// A blocking listening socket on 127.0.0.1:<ephemeral>.
+inline base::Fd listen_loopback() {
+  auto l = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value(), {.reuse_port = false});
+  REQUIRE(l);
+  int flags = 0;
+  ::ioctl(l->get(), FIONBIO, &flags);
+  return std::move(*l);
+}
+
+// The next connection on `listen_fd` within `timeout_ms` (blocking, 5 s receive timeout), or
+// an invalid Fd.
+inline base::Fd accept_one(int listen_fd, int timeout_ms = 10000) {
+  pollfd p{listen_fd, POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return base::Fd();
+  base::Fd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!c) return c;
+  timeval tv{5, 0};
+  ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return c;
+}
+
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -77,9 +106,10 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
 struct RelayFixture {
   explicit RelayFixture(base::SocketAddr upstream, base::Duration idle = 1h, uint64_t limit = 1000,
                         base::Duration connect_timeout = 5s, uint32_t buffers = 64,
-                        proxy::DestinationFn destination = nullptr)
+                        proxy::DestinationFn destination = nullptr, telemetry::RequestRecorder* requests = nullptr)
       : budget(limit) {
-    auto w = proxy::Worker::create({.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = buffers}, budget);
+    auto w = proxy::Worker::create(
+        {.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = buffers, .requests = requests}, budget);
     REQUIRE(w);
     worker = std::move(*w);
     auto l = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value());
@@ -109,21 +139,11 @@ struct RelayFixture {
 // A loopback upstream served by a thread: accepts connections and runs `handler` on each.
 struct Upstream {
   template <class Handler>
-  explicit Upstream(Handler handler, int count = 1) {
-    auto l = io::listen_tcp(base::SocketAddr::parse("127.0.0.1:0").value(), {.reuse_port = false});
-    REQUIRE(l);
-    fd = std::move(*l);
-    int flags = 0;
-    ::ioctl(fd.get(), FIONBIO, &flags);
-    addr = io::local_address(fd.get()).value();
+  explicit Upstream(Handler handler, int count = 1) : fd(listen_loopback()), addr(io::local_address(fd.get()).value()) {
     thread = std::thread([this, handler, count] {
       for (int i = 0; i < count; ++i) {
-        pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 10000) <= 0) return;
-        base::Fd c(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        base::Fd c = accept_one(fd.get());
         if (!c) return;
-        timeval tv{5, 0};
-        ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         handler(c.get());
       }
     });
