@@ -14,7 +14,8 @@ Policy: cart ALLOWs principal web with GET on /public/*, and DENYs any request c
 
 Checks: per-request authorization (403 `RBAC: access denied` answered by meshd, the backend
 never seeing the request, the connection kept open after it, the request body drained),
-x-request-id added or kept, keep-alive to the backend; the DENY `when` header; L4 relay
+x-request-id added or kept, keep-alive to the backend; the DENY `when` header; `meshctl policy
+explain` giving the verdict the data path gave for sample requests; L4 relay
 unchanged on tcp ports, on non-HTTP bytes and for server-first banners; an Upgrade answered
 101 becoming a byte relay; istio_requests_total / istio_request_duration_milliseconds and
 meshd_protocol_detections_total on n2; plaintext through 15006 from an unenrolled pod.
@@ -199,6 +200,33 @@ class L7:
         self.c.check(not self.seen_tag(pod, res["tag"], port), f"{what}: the backend never saw it")
 
     # --- 1. authorization per request --------------------------------------------------------
+    def explain_decision(self, method, path, headers=()):
+        """`meshctl policy explain` offline on the server node's policy files: allow or deny for
+        a request from web to cart."""
+        n2 = self.cart.node
+        cmd = [self.h.meshctl_bin, "policy", "explain", "--policy-dir", n2.policy_dir, "--from", "shop/web",
+               "--to", f"{self.cart.ip4}:8080", "--method", method, "--path", path, "-o", "json"]
+        for k, v in headers:
+            cmd += ["--header", f"{k}={v}"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        try:
+            return json.loads(r.stdout).get("decision")
+        except ValueError:
+            return f"explain failed: exit {r.returncode}: {r.stderr.strip()[-300:]}"
+
+    def explained(self):
+        """For a sample of requests, explain's verdict is what the data path did."""
+        c = self.c
+        samples = [("GET", "/public/a", ()), ("POST", "/public/a", ()), ("GET", "/private", ()),
+                   ("GET", "/public/a", (("x-block", "yes"),))]
+        for method, path, headers in samples:
+            opts = ["-X", method] + [a for k, v in headers for a in ("-H", f"{k}: {v}")]
+            want = self.explain_decision(method, path, headers)
+            r = self.web_to_cart(path, opts=opts, expect=[200 if want == "allow" else 403])[0]
+            got = "allow" if r["code"] == 200 else "deny" if r["code"] == 403 else f"code {r['code']}"
+            c.check(want == got, f"explain says {want} for {method} {path} {dict(headers) or ''}; the data path: {got}",
+                    r)
+
     def authorization(self):
         c, cart = self.c, self.cart
         print("--- 1. per-request authorization (web → cart over HBONE)")
@@ -381,7 +409,7 @@ def run(build):
         t = L7(h, c)
         t.build()
         start = Delta(h, t.n2)
-        for scenario in (t.authorization, t.deny_when, t.l4, t.upgrade):
+        for scenario in (t.authorization, t.deny_when, t.explained, t.l4, t.upgrade):
             scenario()
         t.metrics(start.refresh())
         t.plaintext()
