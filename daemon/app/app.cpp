@@ -127,6 +127,12 @@ uint64_t raise_open_file_limit(uint64_t wanted) {
   return lim.rlim_cur;
 }
 
+namespace {
+proxy::HttpOptions http_options(const config::HttpSettings& h) {
+  return proxy::HttpOptions{h.detect_timeout, h.request_headers_timeout, h.server_first_ports};
+}
+}  // namespace
+
 base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOptions options) {
   auto s = std::make_unique<State>();
   s->settings = std::move(settings);
@@ -151,7 +157,8 @@ base::Result<std::unique_ptr<App>> App::create(config::Settings settings, AppOpt
   for (unsigned i = 0; i < worker_count(rt); ++i) {
     auto w = proxy::Worker::create({.index = i, .ring_entries = rt.ring_entries, .buffer_size = rt.buffer_size,
                                     .buffer_count = rt.buffers_per_worker, .local_tunnels = s->local_tunnels.get(),
-                                    .requests = &s->request_metrics->recorder(i)},
+                                    .requests = &s->request_metrics->recorder(i),
+                                    .http = http_options(s->settings.http)},
                                    *s->budget);
     if (!w) return base::fail(std::move(w.error()).wrap(fmt::format("start worker {}", i)));
     s->workers.push_back(std::move(*w));

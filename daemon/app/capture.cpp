@@ -54,8 +54,9 @@ datapath::CaptureOptions capture_options(const config::CaptureSettings& c) {
   return o;
 }
 
-CapturePorts capture_ports(const config::CaptureSettings& c) {
-  return CapturePorts{c.outbound_port, c.inbound_port, c.tunnel_port};
+CapturePorts capture_ports(const config::Settings& s) {
+  const auto& c = s.capture;
+  return CapturePorts{c.outbound_port, c.inbound_port, c.tunnel_port, s.http.server_first_ports};
 }
 
 std::shared_ptr<proxy::DialProfile> workload_profile(const App::State& s, const std::string& name,
@@ -95,7 +96,7 @@ base::Status serve_workload(App::State& s, datapath::Enrolled e, const datapath:
     if (!ns) return base::fail(std::move(ns.error()).wrap(fmt::format("serve workload '{}'", spec.name)));
     netns = std::make_shared<base::Fd>(std::move(*ns));
   }
-  const CapturePorts ports = capture_ports(s.settings.capture);
+  const CapturePorts ports = capture_ports(s.settings);
   const LocalWorkload local{w.identity, spec.ips};
   // One of the workload's listeners, shown as "<address> in <where>".
   auto plan = [&](const char* kind, base::Fd fd, const char* upstream, bool inbound) {

@@ -89,6 +89,14 @@ struct PolicySettings {
   base::Duration reload_delay = 200ms;           // changes within this window reload once
 };
 
+// The HTTP data path (docs/http.md): protocol detection on ports that do not declare theirs.
+struct HttpSettings {
+  base::Duration detect_timeout = 5s;           // a silent client's connection becomes bytes after this
+  // Undeclared ports where the server speaks first: never sniffed (Linkerd's list).
+  std::vector<uint16_t> server_first_ports = {25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
+  base::Duration request_headers_timeout = 15s;  // a request head must be complete this long after its first byte
+};
+
 struct Settings {
   std::string source;                        // the file it was read from ("" for defaults)
   NodeSettings node;
@@ -97,6 +105,7 @@ struct Settings {
   CaptureSettings capture;
   IdentitySettings identity;
   PolicySettings policy;
+  HttpSettings http;
   std::vector<RelaySettings> relays;
 };
 

@@ -127,6 +127,20 @@ void read_policy(TomlReader& root, PolicySettings& p, const std::string& file, D
   r.finish();
 }
 
+void read_http(TomlReader& root, HttpSettings& h, const std::string& file, Diagnostics& out) {
+  const toml::table* t = root.table("http");
+  if (t == nullptr) return;
+  TomlReader r(*t, file, out);
+  r.duration("detect_timeout", h.detect_timeout);
+  r.port_list("server_first_ports", h.server_first_ports);
+  r.duration("request_headers_timeout", h.request_headers_timeout);
+  if (h.detect_timeout < std::chrono::milliseconds(10)) r.error_at_key("detect_timeout", "'detect_timeout' must be at least 10ms");
+  if (h.request_headers_timeout < std::chrono::milliseconds(100)) {
+    r.error_at_key("request_headers_timeout", "'request_headers_timeout' must be at least 100ms");
+  }
+  r.finish();
+}
+
 void read_relays(TomlReader& root, std::vector<RelaySettings>& relays, const std::string& file, Diagnostics& out) {
   std::set<std::string> names;
   std::set<base::SocketAddr> listens;
@@ -189,6 +203,7 @@ SettingsResult parse_settings(std::string_view text, std::string_view file_name)
   read_capture(root, s.capture, file, out);
   read_identity(root, s.identity, file, out);
   read_policy(root, s.policy, file, out);
+  read_http(root, s.http, file, out);
   read_relays(root, s.relays, file, out);
   root.finish();
   if (!out.empty()) {

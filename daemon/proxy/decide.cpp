@@ -91,7 +91,7 @@ FlowTarget to_service(const MeshView& view, const policy::CompiledPolicy& p, con
   auto declared = to_declared(port->protocol);
   bool http_capable = declared == tunnel::http::DeclaredProtocol::Http ||
                       (declared == tunnel::http::DeclaredProtocol::Undeclared &&
-                       !tunnel::http::is_server_first_port(dst.port(), tunnel::http::kDefaultServerFirstPorts));
+                       !tunnel::http::is_server_first_port(dst.port(), ports.server_first));
   if (http_capable && route.outcome != policy::RouteOutcome::Matched && target_svc == &svc) {
     auto plan = std::make_shared<OutboundPlan>();
     plan->dialled = dst;
@@ -113,13 +113,13 @@ bool denied(const policy::AuthzDecision& d) { return d.verdict == policy::Verdic
 
 // Inbound connections whose bytes may be HTTP/1 are inspected and authorized per request; the
 // rest (declared tcp, HTTP/2 and gRPC — not inspected yet —, server-first ports) as TCP.
-void plan_inspection(const MeshView& view, FlowAttrs& attrs) {
+void plan_inspection(const MeshView& view, FlowAttrs& attrs, const CapturePorts& ports) {
   using tunnel::http::DeclaredProtocol;
   attrs.declared = view.policy ? declared_protocol(*view.policy, attrs.destination) : DeclaredProtocol::Undeclared;
   switch (attrs.declared) {
     case DeclaredProtocol::Http: attrs.per_request = true; break;
     case DeclaredProtocol::Undeclared:
-      attrs.per_request = !tunnel::http::is_server_first_port(attrs.destination.port(), tunnel::http::kDefaultServerFirstPorts);
+      attrs.per_request = !tunnel::http::is_server_first_port(attrs.destination.port(), ports.server_first);
       break;
     case DeclaredProtocol::Http2:
     case DeclaredProtocol::Grpc:
@@ -147,7 +147,7 @@ FlowTarget decide_inbound_plaintext(const MeshView& view, const LocalWorkload&, 
                                      const base::SocketAddr& dst, const CapturePorts& ports) {
   if (ports.own(dst.port())) return FlowTarget::refuse(RejectReason::SelfCall);
   FlowAttrs attrs{"", client, dst};
-  plan_inspection(view, attrs);
+  plan_inspection(view, attrs, ports);
   if (!still_allowed(view, attrs)) {
     const auto* p = view.policy.get();
     auto mtls = policy::peer_authentication(*p, p->workloads().by_ip(dst.ip()), dst.port());
@@ -168,7 +168,7 @@ InboundDecision decide_inbound_tunnel(const MeshView& view, const LocalWorkload&
   if (!(target.ip() == local.ip() || dest.owns(target.ip()))) return {400, {}, RejectReason::NoDestination, std::nullopt};
   if (ports.own(target.port())) return {400, {}, RejectReason::SelfCall, std::nullopt};
   FlowAttrs attrs{peer.str(), remote, target};
-  plan_inspection(view, attrs);
+  plan_inspection(view, attrs, ports);
   if (!still_allowed(view, attrs)) return {401, {}, RejectReason::Denied, std::nullopt};  // as ztunnel answers
   return {200, target, RejectReason::kCount, std::move(attrs)};
 }

@@ -18,6 +18,9 @@ struct CapturePorts {
   uint16_t outbound = 15001;
   uint16_t inbound = 15006;
   uint16_t tunnel = 15008;
+  // Undeclared ports never inspected for HTTP ([http] server_first_ports).
+  std::vector<uint16_t> server_first{tunnel::http::kDefaultServerFirstPorts.begin(),
+                                     tunnel::http::kDefaultServerFirstPorts.end()};
   bool own(uint16_t port) const { return port == outbound || port == inbound || port == tunnel; }
 };
 

@@ -20,6 +20,7 @@ base::Result<std::unique_ptr<Worker>> Worker::create(const WorkerOptions& option
   w->ctx_->requests = options.requests;
   w->clusters_ = std::make_unique<ClusterCache>(base::SystemClock::instance());
   w->ctx_->clusters = w->clusters_.get();
+  w->ctx_->http_options = &w->options_.http;
   w->ctx_->index = options.index;
   w->ctx_->local_tunnels = options.local_tunnels;
   w->pool_ = std::make_unique<TunnelPool>(*w->ctx_, w->tunnel_stats_);

@@ -16,6 +16,7 @@
 #include "daemon/proxy/channel/dial_profile.hpp"
 #include "daemon/proxy/hbone/tunnel_pool.hpp"
 #include "daemon/proxy/http/cluster_cache.hpp"
+#include "daemon/proxy/http/http_options.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
 #include "daemon/proxy/worker_context.hpp"
 
@@ -28,6 +29,7 @@ struct WorkerOptions {
   uint32_t buffer_count = 32;
   LocalTunnels* local_tunnels = nullptr;  // shared by the daemon's workers; may be null
   telemetry::RequestRecorder* requests = nullptr;  // where this worker records requests; may be null
+  HttpOptions http;
 };
 
 class Worker {

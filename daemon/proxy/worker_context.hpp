@@ -27,6 +27,7 @@ class TunnelPool;
 class LocalTunnels;
 struct TunnelStats;
 struct HttpStats;
+struct HttpOptions;
 class ClusterCache;
 enum class CloseReason : uint8_t;
 
@@ -109,6 +110,7 @@ struct WorkerContext {
   HttpStats* http_stats = nullptr;        // this worker's HTTP counters (never null in a Worker)
   telemetry::RequestRecorder* requests = nullptr;  // this worker's request metrics; may be null
   ClusterCache* clusters = nullptr;       // this worker's load-balancing state (never null in a Worker)
+  const HttpOptions* http_options = nullptr;  // [http] settings (never null in a Worker)
 };
 
 }  // namespace mesh::proxy

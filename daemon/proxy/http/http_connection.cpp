@@ -3,6 +3,7 @@
 #include "daemon/proxy/channel/channel_flow.hpp"
 #include "daemon/proxy/decide.hpp"
 #include "daemon/proxy/http/cluster_cache.hpp"
+#include "daemon/proxy/http/http_options.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
 #include "daemon/proxy/http/local_replies.hpp"
 #include "daemon/proxy/http/outbound_route.hpp"
@@ -18,9 +19,23 @@ namespace http = tunnel::http;
 using telemetry::ResponseFlag;
 
 
+namespace {
+const HttpOptions& default_options() {
+  static const HttpOptions options;
+  return options;
+}
+}  // namespace
+
 HttpConnection::HttpConnection(WorkerContext& ctx, HttpConnectionHost& host, Role role, ByteChannel& down, ByteChannel& up,
                                const OutboundPlan* plan)
-    : ctx_(ctx), host_(host), role_(role), down_(down), up_(&up), plan_(plan), stats_(*ctx.http_stats) {
+    : ctx_(ctx),
+      host_(host),
+      role_(role),
+      down_(down),
+      up_(&up),
+      plan_(plan),
+      stats_(*ctx.http_stats),
+      options_(ctx.http_options != nullptr ? *ctx.http_options : default_options()) {
   if (plan_ != nullptr) up_endpoint_ = plan_->first_endpoint;
 }
 
@@ -41,25 +56,27 @@ void HttpConnection::finish(CloseReason reason, bool reset) {
 // --- detection ---
 
 namespace {
-http::DetectInput detect_input(const FlowAttrs* attrs, const OutboundPlan* plan) {
-  if (attrs != nullptr) return {attrs->declared, attrs->destination.port()};
-  return {plan->declared, plan->dialled.port()};
+http::DetectInput detect_input(const FlowAttrs* attrs, const OutboundPlan* plan, const HttpOptions& options) {
+  http::DetectInput in = attrs != nullptr ? http::DetectInput{attrs->declared, attrs->destination.port()}
+                                          : http::DetectInput{plan->declared, plan->dialled.port()};
+  in.server_first_ports = options.server_first_ports;
+  return in;
 }
 }  // namespace
 
 void HttpConnection::start() {
-  auto d = http::decide_protocol(detect_input(host_.http_attrs(), plan_));
+  auto d = http::decide_protocol(detect_input(host_.http_attrs(), plan_, options_));
   phase_ = Phase::Detect;
   if (d.action != http::ProtocolAction::Wait) return settle(d.outcome, d.action);
   timing_ = Timing::Detect;
-  ctx_.loop.schedule_after(timer_, kDetectTimeout);
+  ctx_.loop.schedule_after(timer_, options_.detect_timeout);
   detect(false);
 }
 
 void HttpConnection::detect(bool upstream_spoke) {
   // The application spoke first (a server-first protocol): not a request/response exchange.
   if (upstream_spoke) return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
-  http::DetectInput in = detect_input(host_.http_attrs(), plan_);
+  http::DetectInput in = detect_input(host_.http_attrs(), plan_, options_);
   // The channel holds one receive until it is consumed: the first bytes are taken into
   // sniffed_ so that a request line arriving in pieces is read on (bounded: sniff() decides
   // by kDefaultMaxRequestLine bytes).
@@ -215,7 +232,7 @@ void HttpConnection::pump_request() {
       ex_.start = ctx_.loop.now();
       ex_.record.start_time = std::chrono::system_clock::now();
       timing_ = Timing::Head;
-      ctx_.loop.schedule_after(timer_, kHeadersTimeout);
+      ctx_.loop.schedule_after(timer_, options_.request_headers_timeout);
     }
     size_t n = request_decoder_->feed(bytes);
     consume_client(n);

@@ -16,7 +16,7 @@
 // In both roles:
 //
 //   detect   the port's declaration, or sniff() of the client's first bytes, within
-//            kDetectTimeout (tunnel/http/sniff.hpp). Bytes from the application first (a
+//            [http] detect_timeout (HttpOptions; tunnel/http/sniff.hpp). Bytes from the application first (a
 //            server-speaks-first protocol), HTTP/2, anything else or the timeout: opaque —
 //            the connection is re-checked with TCP semantics and handed to the byte relay
 //            with every byte it held, untouched.
@@ -34,7 +34,7 @@
 //
 // Bad input closes this connection only, with the status it deserves and a counter by reason
 // (HttpStats): malformed request 400/413/414/431/501/505; head not complete within
-// kHeadersTimeout (slowloris) 408; malformed response from the application 502; the
+// request_headers_timeout (slowloris) 408; malformed response from the application 502; the
 // application gone before its response head 503 (an upstream that cannot be reached: 503 UF).
 // A record per request goes to the worker's RequestRecorder (istio_requests_total, reporter
 // "destination" inbound, "source" outbound). A request keeps the policy snapshot it was
@@ -57,6 +57,7 @@ namespace mesh::proxy {
 
 struct OutboundPlan;
 struct FlowTarget;
+struct HttpOptions;
 
 // What the flow carrying an HttpConnection does for it.
 class HttpConnectionHost {
@@ -80,8 +81,6 @@ class HttpConnectionHost {
 
 class HttpConnection final : private io::Timer::Handler {
  public:
-  static constexpr base::Duration kDetectTimeout = std::chrono::seconds(5);
-  static constexpr base::Duration kHeadersTimeout = std::chrono::seconds(15);
   // A denied request's body up to this size is read and dropped so the connection can stay
   // open; a larger one, one awaiting 100-continue, or a chunked one gets the 403 at once and
   // the connection closes after it.
@@ -224,6 +223,7 @@ class HttpConnection final : private io::Timer::Handler {
   ByteChannel* up_;                  // the current upstream; null (outbound) between connections
   const OutboundPlan* plan_;
   HttpStats& stats_;
+  const HttpOptions& options_;
   Phase phase_ = Phase::Idle;
   bool up_connected_ = true;         // the current upstream's dial is done
   base::SocketAddr up_endpoint_;     // outbound: where the current upstream goes

@@ -8,6 +8,7 @@
 #include "daemon/proxy/channel/socket_channel.hpp"
 #include "daemon/proxy/channel/stream_channel.hpp"
 #include "daemon/proxy/listener.hpp"
+#include "daemon/proxy/http/http_options.hpp"
 #include "daemon/proxy/http/http_stats.hpp"
 
 namespace mesh::proxy {
@@ -157,6 +158,7 @@ void Splice::relay() {
     }
     // Not inspected: the port's declaration or the server-first list settled it.
     tunnel::http::DetectInput in{attrs_->declared, attrs_->destination.port()};
+    if (ctx_.http_options != nullptr) in.server_first_ports = ctx_.http_options->server_first_ports;
     ctx_.http_stats->detected(tunnel::http::decide_protocol(in).outcome);
   }
   http_to_relay(*up_);

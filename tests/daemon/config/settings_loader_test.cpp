@@ -162,3 +162,27 @@ leaf_validity = "10s"
   REQUIRE_FALSE(bad);
   CHECK(errors_of(bad) == "meshd.toml:2:1: 'leaf_validity' must be at least 10s\n");
 }
+
+TEST_CASE("[http]: detection and request-head timeouts and the server-first ports") {
+  auto d = config::parse_settings("", "meshd.toml");
+  REQUIRE(d);
+  CHECK(d->http.detect_timeout == 5s);
+  CHECK(d->http.request_headers_timeout == 15s);
+  CHECK(d->http.server_first_ports == std::vector<uint16_t>{25, 587, 3306, 4444, 5432, 6379, 9300, 11211});
+  auto s = config::parse_settings(R"([http]
+detect_timeout = "500ms"
+request_headers_timeout = "30s"
+server_first_ports = [3306, 2222]
+)", "m.toml");
+  REQUIRE(s);
+  CHECK(s->http.detect_timeout == 500ms);
+  CHECK(s->http.request_headers_timeout == 30s);
+  CHECK(s->http.server_first_ports == std::vector<uint16_t>{3306, 2222});
+  auto none = config::parse_settings("[http]\nserver_first_ports = []\n", "m.toml");
+  REQUIRE(none);
+  CHECK(none->http.server_first_ports.empty());  // every undeclared port is sniffed
+  auto bad = config::parse_settings("[http]\ndetect_timeout = \"1ms\"\nserver_first_ports = [0]\n", "m.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(errors_of(bad).find("m.toml:2:1: 'detect_timeout' must be at least 10ms") != std::string::npos);
+  CHECK(errors_of(bad).find("m.toml:3:23: 'server_first_ports': ports are integers from 1 to 65535") != std::string::npos);
+}

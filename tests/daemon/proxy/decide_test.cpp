@@ -203,3 +203,32 @@ TEST_CASE("a connection allowed by one policy is refused by a stricter one") {
   f.view.policy = compile(stricter);
   CHECK_FALSE(proxy::still_allowed(f.view, attrs));
 }
+
+TEST_CASE("inbound inspection: which ports are inspected for HTTP, and the server-first list from the settings") {
+  ViewFixture f;
+  proxy::LocalWorkload web = f.web;
+  auto at = [&](const char* dst, const proxy::CapturePorts& ports) {
+    auto d = proxy::decide_inbound_plaintext(f.view, web, addr("198.18.2.11:40000"), addr(dst), ports);
+    REQUIRE(d.attrs);
+    return d.attrs->per_request;
+  };
+  CHECK(at("198.18.1.11:8080", f.ports));        // undeclared: sniffed
+  CHECK_FALSE(at("198.18.1.11:5432", f.ports));  // Linkerd's server-first list by default
+  proxy::CapturePorts custom = f.ports;
+  custom.server_first = {2222};
+  CHECK(at("198.18.1.11:5432", custom));
+  CHECK_FALSE(at("198.18.1.11:2222", custom));
+}
+
+TEST_CASE("outbound: a service port that may carry HTTP gets a plan for per-request routing") {
+  ViewFixture f;
+  Fixed r;
+  auto d = proxy::decide_outbound(f.view, f.web, addr("198.19.0.10:80"), f.ports, r);
+  REQUIRE(d.reject == RejectReason::kCount);
+  REQUIRE(d.http);
+  CHECK(d.http->dialled == addr("198.19.0.10:80"));
+  CHECK(d.http->first_endpoint.port() == 8080);
+  CHECK(d.http->declared == tunnel::http::DeclaredProtocol::Undeclared);
+  // A workload's own address is not a service: L4 only.
+  CHECK_FALSE(proxy::decide_outbound(f.view, f.web, addr("198.18.2.11:8080"), f.ports, r).http);
+}
