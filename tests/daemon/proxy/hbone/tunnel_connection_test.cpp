@@ -34,13 +34,30 @@ bool server_closes_after(HboneFixture& f, std::string_view bytes) {
   REQUIRE(fd);
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd.get());
-  REQUIRE(SSL_connect(ssl.get()) == 1);
-  REQUIRE(SSL_write(ssl.get(), bytes.data(), static_cast<int>(bytes.size())) == static_cast<int>(bytes.size()));
+  // A blocking call may come back with EINTR (io_uring task work of the worker thread in this
+  // process); BoringSSL reports that as WANT_READ/WANT_WRITE: try again (bounded).
+  auto retry = [&](int rc) {
+    int err = SSL_get_error(ssl.get(), rc);
+    return err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE;
+  };
+  int rc = 0;
+  for (int i = 0; i < 100 && (rc = SSL_connect(ssl.get())) != 1 && retry(rc); ++i) {
+  }
+  REQUIRE(rc == 1);
+  for (int i = 0; i < 100 && (rc = SSL_write(ssl.get(), bytes.data(), static_cast<int>(bytes.size()))) <= 0 && retry(rc);
+       ++i) {
+  }
+  REQUIRE(rc == static_cast<int>(bytes.size()));
   char buf[4096];
-  for (int i = 0; i < 1000; ++i) {  // SO_RCVTIMEO 5 s per read (connect_to)
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (int i = 0; i < 1000 && std::chrono::steady_clock::now() < deadline; ++i) {  // SO_RCVTIMEO 5 s per read
     int n = SSL_read(ssl.get(), buf, sizeof buf);
     if (n > 0) continue;
     int err = SSL_get_error(ssl.get(), n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (errno == EINTR) continue;
+      return false;  // the 5 s receive timeout: the server stayed silent
+    }
     return err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL;
   }
   return false;
