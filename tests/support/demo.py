@@ -185,12 +185,14 @@ from = [{{ principals = ["cluster.local/ns/shop/sa/web"] }}]
         print(f"{DIM}[node1]{OFF} $ curl http://127.0.0.1:15020/metrics   (a few of them)")
         r = self.h.run_in_node(self.n1, ["curl", "-sS", "-m", "5", "http://127.0.0.1:15020/metrics"])
         r2 = self.h.run_in_node(self.n2, ["curl", "-sS", "-m", "5", "http://127.0.0.1:15020/metrics"])
-        r.stdout += "\n".join(l for l in r2.stdout.splitlines() if 'reason="denied"' in l)
+        r.stdout += "\n".join(l for l in r2.stdout.splitlines()
+                               if 'reason="denied"' in l or l.startswith("istio_requests_total{"))
         keep = re.compile(r'^(meshd_capture_mode|meshd_workloads|'
                           r'meshd_connections_opened_total\{kind="(outbound|inbound|hbone)"|'
                           r'meshd_tunnel_connections_opened_total|meshd_identity_cert_expiration|'
                           r'meshd_connections_rejected_total\{.*reason="denied"\} [1-9]|'
                           r'meshd_capture_events_total\{event="(connect_redirected|getpeername_rewritten|lookup_steered)"|'
+                          r'istio_requests_total|'
                           r'process_open_fds)')
         print(indent("\n".join(l for l in r.stdout.splitlines() if keep.match(l)) or r.stderr))
 
