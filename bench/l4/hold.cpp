@@ -68,12 +68,15 @@ std::vector<size_t> parse_steps(const std::string& text, size_t fallback) {
 }  // namespace
 
 int run_hold(const Options& opts) {
-  if (!opts.check_known({"target", "connections", "steps", "size", "response-size", "timeout", "max-seconds"})) return 2;
+  if (!opts.check_known({"target", "connections", "steps", "size", "response-size", "timeout", "max-seconds", "request-file"})) {
+    return 2;
+  }
   uint64_t nofile = raise_nofile();
   auto target = parse_addr_or_exit(opts.str("target", ""));
   auto count = static_cast<size_t>(opts.num("connections", 1000));
   auto steps = parse_steps(opts.str("steps", ""), count);
-  auto size = static_cast<size_t>(opts.num("size", 1024));
+  std::vector<uint8_t> req = request_bytes(opts, 'h');
+  size_t size = req.size();
   auto resp_size = static_cast<size_t>(opts.num("response-size", static_cast<double>(size)));
   auto timeout_ms = static_cast<int>(opts.num("timeout", 2) * 1000);
   uint64_t deadline = now_ns() + static_cast<uint64_t>(opts.num("max-seconds", 600) * 1e9);
@@ -82,7 +85,6 @@ int run_hold(const Options& opts) {
                  static_cast<unsigned long long>(nofile));
     return 2;
   }
-  std::vector<uint8_t> req(size, 'h');
   std::vector<base::Fd> open;
   open.reserve(steps.back());
   uint64_t failed = 0, in_a_row = 0, start = now_ns();

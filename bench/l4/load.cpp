@@ -34,6 +34,7 @@ struct LoadConfig {
   double warmup_s;
   uint64_t request_size;
   uint64_t response_size;
+  std::vector<uint8_t> request;  // one request's bytes (request_size of them)
   double drain_s;
   size_t max_outstanding;  // per connection; 0: unlimited
 };
@@ -61,7 +62,13 @@ struct LoadResult {
 
 class LoadClient {
  public:
-  explicit LoadClient(const LoadConfig& cfg) : cfg_(cfg), ep_(::epoll_create1(EPOLL_CLOEXEC)), conns_(cfg.connections) {}
+  explicit LoadClient(const LoadConfig& cfg) : cfg_(cfg), ep_(::epoll_create1(EPOLL_CLOEXEC)), conns_(cfg.connections) {
+    // As many whole requests back to back as fit (at least one): a write starts at the offset
+    // within its request, so any request bytes work, not only a repeated fill byte.
+    size_t copies = std::max<size_t>(1, kIoSize / cfg.request.size());
+    out_.reserve(copies * cfg.request.size());
+    for (size_t i = 0; i < copies; ++i) out_.insert(out_.end(), cfg.request.begin(), cfg.request.end());
+  }
 
   bool connect_all(uint64_t timeout_ns);
   void run();
@@ -81,7 +88,7 @@ class LoadClient {
   std::vector<Conn> conns_;
   std::vector<size_t> dirty_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(kIoSize, 0);   // responses land here
-  std::vector<uint8_t> out_ = std::vector<uint8_t>(kIoSize, 'q');  // requests come from here
+  std::vector<uint8_t> out_;  // whole requests back to back; writes come from here
   uint64_t t0_ = 0, measure_start_ = 0, measure_end_ = 0, total_ = 0, next_ = 0;
   LoadResult r_;
 };
@@ -178,8 +185,9 @@ void LoadClient::flush(size_t idx) {
       sendable = std::min(sendable, cfg_.max_outstanding - in_flight);
     }
     uint64_t left = sendable * cfg_.request_size - c.write_off;
-    size_t len = left < out_.size() ? static_cast<size_t>(left) : out_.size();
-    ssize_t n = ::send(c.fd.get(), out_.data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    size_t room = out_.size() - static_cast<size_t>(c.write_off);  // write_off < request_size
+    size_t len = left < room ? static_cast<size_t>(left) : room;
+    ssize_t n = ::send(c.fd.get(), out_.data() + c.write_off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) {
         blocked = true;
@@ -317,7 +325,7 @@ void print_result(const LoadConfig& cfg, const LoadResult& r) {
 
 int run_load(const Options& opts) {
   if (!opts.check_known({"target", "connections", "rate", "duration", "warmup", "size", "response-size", "drain",
-                         "connect-timeout", "max-outstanding"})) {
+                         "connect-timeout", "max-outstanding", "request-file"})) {
     return 2;
   }
   raise_nofile();
@@ -327,7 +335,8 @@ int run_load(const Options& opts) {
   cfg.rate = opts.num("rate", 1000);
   cfg.duration_s = opts.num("duration", 5);
   cfg.warmup_s = opts.num("warmup", 1);
-  cfg.request_size = static_cast<uint64_t>(opts.num("size", 1024));
+  cfg.request = request_bytes(opts, 'q');
+  cfg.request_size = cfg.request.size();
   cfg.response_size = static_cast<uint64_t>(opts.num("response-size", static_cast<double>(cfg.request_size)));
   cfg.drain_s = opts.num("drain", 2);
   cfg.max_outstanding = static_cast<size_t>(opts.num("max-outstanding", 1));

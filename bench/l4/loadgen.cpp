@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
       "usage: l4_loadgen serve|load|hold|churn [--name value]...\n"
       "  serve --listen ADDR --size N --response-size N --threads N --max-seconds S\n"
       "  load  --target ADDR --connections N --rate R --duration S --warmup S --size N\n"
+      "        [--request-file F: one request's exact bytes instead of --size]\n"
       "        --response-size N --drain S --connect-timeout S\n"
-      "  hold  --target ADDR --connections N --steps A,B,... --size N --timeout S --max-seconds S\n"
+      "  hold  --target ADDR --connections N --steps A,B,... --size N --timeout S --max-seconds S [--request-file F]\n"
       "  churn --target ADDR --concurrency N --duration S --size N --response-size N --timeout S\n";
   if (argc < 2) {
     std::fputs(usage, stderr);

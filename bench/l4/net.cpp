@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 namespace mesh::bench {
 
@@ -24,6 +26,15 @@ uint64_t cpu_ns() {
   timespec ts;
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::vector<uint8_t> request_bytes(const Options& opts, char fill) {
+  if (!opts.has("request-file")) return std::vector<uint8_t>(static_cast<size_t>(opts.num("size", 1024)), fill);
+  std::string path = opts.str("request-file", "");
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (out.empty()) std::fprintf(stderr, "l4_loadgen: --request-file %s is unreadable or empty\n", path.c_str());
+  return out;
 }
 
 uint64_t raise_nofile() {

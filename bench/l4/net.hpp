@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/base/fd.hpp"
 #include "daemon/base/socket_addr.hpp"
@@ -36,6 +37,11 @@ class Options {
  private:
   std::map<std::string, std::string> values_;
 };
+
+// The bytes of one request: the contents of --request-file when given (e.g. a whole HTTP/1.1
+// request, so the L7 benchmark drives HTTP with the same client), else --size bytes of `fill`.
+// Empty on an unreadable or empty file (a message is printed).
+std::vector<uint8_t> request_bytes(const Options& opts, char fill);
 
 // Parses "host:port" (IPv6 in brackets) or exits with a message.
 base::SocketAddr parse_addr_or_exit(const std::string& text);
