@@ -48,6 +48,11 @@ class H1Encoder {
   [[nodiscard]] bool finish(const Trailers* trailers, std::string& out);
 
   H1BodyFraming framing() const { return framing_; }
+  // Body pieces go out unchanged (Content-Length or close-delimited framing): a caller may
+  // write them straight to its transport instead of through body().
+  bool passes_through() const {
+    return !no_body_ && (framing_ == H1BodyFraming::ContentLength || framing_ == H1BodyFraming::UntilClose);
+  }
   // The connection must be closed after this message (close-delimited or Connection: close).
   bool close_after() const { return close_after_; }
 

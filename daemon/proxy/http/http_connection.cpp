@@ -132,7 +132,7 @@ void HttpConnection::to_relay() {
   // The client's bytes taken while detecting and not decoded go first, as they came.
   if (sniffed_at_ < sniffed_.size()) {
     std::string held = sniffed_.substr(sniffed_at_);
-    sniffed_.clear();
+    std::string().swap(sniffed_);
     sniffed_at_ = 0;
     send_up(held);
   }
@@ -148,7 +148,7 @@ void HttpConnection::consume_client(size_t n) {
   if (sniffed_at_ < sniffed_.size()) {
     sniffed_at_ += n;
     if (sniffed_at_ == sniffed_.size()) {
-      sniffed_.clear();
+      std::string().swap(sniffed_);
       sniffed_at_ = 0;
     }
     return;
@@ -344,6 +344,10 @@ void HttpConnection::answer_here(int status, std::string_view body, std::optiona
 void HttpConnection::request_body(std::string_view chunk) {
   if (!ex_.forwarded) return;  // denied or refused: the body is read and dropped
   ex_.record.request_body_bytes += chunk.size();
+  if (request_encoder_.passes_through()) {
+    send_up(chunk);  // no framing to add: one copy, into the channel
+    return;
+  }
   out_.clear();
   request_encoder_.body(chunk, out_);
   send_up(out_);
@@ -439,6 +443,8 @@ void HttpConnection::record() {
 void HttpConnection::reset_exchange() {
   end_endpoint(true);
   ex_ = Exchange{};
+  // An idle connection keeps no large scratch buffer (a chunked body piece may have grown it).
+  if (out_.capacity() > kKeptScratch) std::string().swap(out_);
   if (request_decoder_->state() == http::H1DecoderState::MessageComplete ||
       request_decoder_->state() == http::H1DecoderState::Upgraded) {
     request_decoder_->resume();
@@ -446,13 +452,13 @@ void HttpConnection::reset_exchange() {
   if (response_decoder_->state() == http::H1DecoderState::MessageComplete) response_decoder_->resume();
 }
 
-bool HttpConnection::send_down(const std::string& bytes) {
+bool HttpConnection::send_down(std::string_view bytes) {
   if (bytes.empty()) return down_.writable();
   host_.http_relay_stats().bytes_to_downstream.inc(bytes.size());
   return down_.write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
 }
 
-bool HttpConnection::send_up(const std::string& bytes) {
+bool HttpConnection::send_up(std::string_view bytes) {
   if (up_ == nullptr) return false;
   if (!up_connected_) {
     pending_up_.append(bytes);  // bounded: the decoder is not fed while the dial is pending

@@ -85,6 +85,7 @@ class HttpConnection final : private io::Timer::Handler {
   // open; a larger one, one awaiting 100-continue, or a chunked one gets the 403 at once and
   // the connection closes after it.
   static constexpr uint64_t kDrainLimit = 64 * 1024;
+  static constexpr size_t kKeptScratch = 1024;  // out_'s capacity kept between requests
 
   enum class Role : uint8_t { Inbound, Outbound };
   static constexpr base::Duration kDialTimeout = std::chrono::seconds(10);
@@ -210,8 +211,8 @@ class HttpConnection final : private io::Timer::Handler {
   void record();
   void reset_exchange();
   void finish(CloseReason reason, bool reset);
-  bool send_down(const std::string& bytes);
-  bool send_up(const std::string& bytes);
+  bool send_down(std::string_view bytes);
+  bool send_up(std::string_view bytes);
   void on_timer(io::Timer&) override;
 
   enum class Timing : uint8_t { None, Detect, Head, Dial };

@@ -225,6 +225,10 @@ void HttpConnection::response_head(http::ResponseHead head, const http::H1Messag
 
 void HttpConnection::response_body(std::string_view chunk) {
   ex_.record.response_body_bytes += chunk.size();
+  if (response_encoder_.passes_through()) {
+    send_down(chunk);  // no framing to add: one copy, into the channel
+    return;
+  }
   out_.clear();
   response_encoder_.body(chunk, out_);
   send_down(out_);
