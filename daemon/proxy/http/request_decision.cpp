@@ -12,7 +12,10 @@ policy::AuthzDecision authorize_inbound_request(const policy::CompiledPolicy* p,
   for (const auto& h : head.headers) headers.push_back({h.name, h.value});
   policy::ConnectionAttrs conn{attrs.source_identity, attrs.source.ip(), p->workloads().by_ip(attrs.destination.ip()),
                                attrs.destination.ip(), attrs.destination.port()};
-  policy::RequestAttrs req{head.method, head.path, head.authority, head.scheme.empty() ? "http" : head.scheme, headers};
+  // A view of "http" or of the head's own scheme (a ternary of a literal and a std::string
+  // would make a temporary string, and the view would outlive it).
+  std::string_view scheme = head.scheme.empty() ? std::string_view("http") : std::string_view(head.scheme);
+  policy::RequestAttrs req{head.method, head.path, head.authority, scheme, headers};
   return policy::authorize_request(*p, conn, req);
 }
 
