@@ -32,6 +32,7 @@ HttpConnection::~HttpConnection() { stop(); }
 
 void HttpConnection::stop() {
   phase_ = Phase::Done;
+  if (h2_) h2_->stop();
   if (timer_.armed()) ctx_.loop.cancel(timer_);
 }
 
@@ -81,8 +82,9 @@ void HttpConnection::settle(http::DetectOutcome outcome, http::ProtocolAction ac
       return;
     }
     case http::ProtocolAction::Http2:
-      stats_.http2_opaque.inc();
-      return to_opaque();
+      phase_ = Phase::Http2;
+      h2_ = std::make_unique<H2Inbound>(ctx_, host_, down_, up_);
+      return h2_->start();
     case http::ProtocolAction::Opaque:
     case http::ProtocolAction::Wait:
       return to_opaque();
@@ -111,6 +113,7 @@ void HttpConnection::on_event(ByteChannel& ch, ChannelEvent event) {
     if (event == ChannelEvent::Data || event == ChannelEvent::PeerEnd) return detect(!from_down);
     return;
   }
+  if (phase_ == Phase::Http2) return h2_->on_event(ch, event);
   if (phase_ != Phase::Http1) return;
   switch (event) {
     case ChannelEvent::Data:
