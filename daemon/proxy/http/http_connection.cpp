@@ -55,7 +55,10 @@ void HttpConnection::start() {
 
 void HttpConnection::detect(bool upstream_spoke) {
   // The application spoke first (a server-first protocol): not a request/response exchange.
-  if (upstream_spoke) return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
+  // An h2c server's SETTINGS is not that: it may go out on accept, before the client's preface.
+  if (upstream_spoke && !http::server_h2_preface(as_text(up_.peek()))) {
+    return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
+  }
   const FlowAttrs& a = host_.http_attrs();
   http::DetectInput in{a.declared, a.destination.port()};
   in.sniffed = http::sniff(as_text(down_.peek()));

@@ -308,7 +308,8 @@ struct App {
 
 // The worker, with request metrics, serving flows as an inbound port declared http2.
 struct Fixture {
-  explicit Fixture(const base::SocketAddr& app) : metrics(1), budget(100) {
+  explicit Fixture(const base::SocketAddr& app, http::DeclaredProtocol declared = http::DeclaredProtocol::Http2)
+      : metrics(1), budget(100) {
     auto w = proxy::Worker::create({.index = 0, .ring_entries = 256, .buffer_size = 16384, .buffer_count = 64,
                                     .requests = &metrics.recorder(0)},
                                    budget);
@@ -322,14 +323,14 @@ struct Fixture {
     profile->connect_timeout = 5s;
     profile->idle_timeout = 1h;
     auto view = make_view();
-    auto destination = [app, view](int fd) {
+    auto destination = [app, view, declared](int fd) {
       proxy::install_view(view);  // on the worker's thread, as the control thread would post it
       proxy::FlowTarget t = proxy::FlowTarget::to(app);
       proxy::FlowAttrs a;
       a.source = io::peer_address(fd).value();
       a.destination = app;
       a.per_request = true;
-      a.declared = http::DeclaredProtocol::Http2;
+      a.declared = declared;
       t.attrs = a;
       return t;
     };
@@ -489,4 +490,17 @@ TEST_CASE("the client's connection ending cancels its open streams at the applic
   CHECK(f.http().h2_resets[1].value() == 0);         // ours, not passed on from the application
   CHECK(eventually([&] { return f.stats->active.value() == 0; }));
   CHECK(eventually([&] { return has_series(f.scrape(), {"response_flags=\"DC\"", "response_code=\"0\""}); }));
+}
+
+TEST_CASE("sniffed: an h2c application's SETTINGS sent before the client's preface does not make it server-first") {
+  App app;
+  Fixture f(app.upstream.addr, http::DeclaredProtocol::Undeclared);
+  Client c(f.listen);
+  std::this_thread::sleep_for(200ms);  // the application's SETTINGS reach meshd first
+  auto a = c.open("GET", "/public/a");
+  REQUIRE(c.run({a}));
+  CHECK(c.seen[a].status == 200);
+  CHECK(c.seen[a].body == "ok");
+  CHECK(f.http().detections[static_cast<size_t>(http::DetectOutcome::SniffedHttp2)].value() == 1);
+  CHECK(f.http().detections[static_cast<size_t>(http::DetectOutcome::Opaque)].value() == 0);
 }
