@@ -175,11 +175,20 @@ void H2Inbound::pump() {
 }
 
 void H2Inbound::flush() {
-  server_->flush();
-  if (size_t n = down_sink_.push()) host_.http_relay_stats().bytes_to_downstream.inc(n);
+  // flush() stops at the engine's output budget: while the channel took everything and the
+  // engine has more, go on — no event would come to resume it (the peer may be waiting for
+  // exactly these bytes). The channel's limit ends the loop, or the engine running dry.
+  auto out = [this](http::H2Connection& engine, ChannelSink& sink, ByteChannel& ch, base::Counter& bytes) {
+    do {
+      engine.flush();
+      size_t n = sink.push();
+      if (n == 0) break;
+      bytes.inc(n);
+    } while (!stopped_ && ch.writable() && engine.wants_write());
+  };
+  out(*server_, down_sink_, down_, host_.http_relay_stats().bytes_to_downstream);
   if (stopped_) return;
-  client_->flush();
-  if (size_t n = up_sink_.push()) host_.http_relay_stats().bytes_to_upstream.inc(n);
+  out(*client_, up_sink_, up_, host_.http_relay_stats().bytes_to_upstream);
 }
 
 size_t H2Inbound::dispatch() {
