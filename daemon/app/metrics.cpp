@@ -200,12 +200,28 @@ void http(const App::State& s, Exposition& e) {
        &proxy::HttpStats::header_timeouts},
       {"meshd_http_upgrades_total", "Upgrade (WebSocket) and CONNECT requests handed to the byte relay.",
        &proxy::HttpStats::upgrades},
-      {"meshd_http2_uninspected_total", "Inbound HTTP/2 connections relayed as bytes (not inspected yet).",
-       &proxy::HttpStats::http2_opaque},
+      {"meshd_http2_streams_total", "Inbound HTTP/2 streams with a request head (gRPC calls included).",
+       &proxy::HttpStats::h2_streams},
   };
   for (const auto& f : kSimple) {
     e.family(f.name, f.help, MetricType::Counter);
     e.sample({}, sum([&f](const auto& h) { return (h.*f.counter).value(); }));
+  }
+  e.family("meshd_http2_resets_total",
+           "HTTP/2 RST_STREAMs on inbound connections passed to the other side with their code, by the side that sent them.",
+           MetricType::Counter);
+  for (size_t side = 0; side < 2; ++side) {
+    e.sample({{"from", side == 0 ? "downstream" : "upstream"}}, sum([side](const auto& h) { return h.h2_resets[side].value(); }));
+  }
+  e.family("meshd_http2_connection_failures_total",
+           "Inbound HTTP/2 connections (the client's, or meshd's to the application) closed for an HTTP/2 error, by side and reason.",
+           MetricType::Counter);
+  for (size_t side = 0; side < 2; ++side) {
+    for (size_t i = 1; i < tunnel::http::kConnectionFailureCount; ++i) {
+      e.sample({{"side", side == 0 ? "downstream" : "upstream"},
+                {"reason", tunnel::http::to_string(static_cast<tunnel::http::ConnectionFailure>(i))}},
+               sum([side, i](const auto& h) { return h.h2_failures[side][i].value(); }));
+    }
   }
   if (s.request_metrics) s.request_metrics->collect(e);
 }

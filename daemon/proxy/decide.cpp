@@ -111,18 +111,18 @@ policy::ConnectionAttrs attrs_for(const policy::CompiledPolicy& p, std::string_v
 
 bool denied(const policy::AuthzDecision& d) { return d.verdict == policy::Verdict::Deny; }
 
-// Inbound connections whose bytes may be HTTP/1 are inspected and authorized per request; the
-// rest (declared tcp, HTTP/2 and gRPC — not inspected yet —, server-first ports) as TCP.
+// Inbound connections whose bytes may be HTTP (HTTP/1, or HTTP/2 and gRPC declared) are
+// inspected and authorized per request; the rest (declared tcp, server-first ports) as TCP.
 void plan_inspection(const MeshView& view, FlowAttrs& attrs, const CapturePorts& ports) {
   using tunnel::http::DeclaredProtocol;
   attrs.declared = view.policy ? declared_protocol(*view.policy, attrs.destination) : DeclaredProtocol::Undeclared;
   switch (attrs.declared) {
-    case DeclaredProtocol::Http: attrs.per_request = true; break;
+    case DeclaredProtocol::Http:
+    case DeclaredProtocol::Http2:
+    case DeclaredProtocol::Grpc: attrs.per_request = true; break;
     case DeclaredProtocol::Undeclared:
       attrs.per_request = !tunnel::http::is_server_first_port(attrs.destination.port(), ports.server_first);
       break;
-    case DeclaredProtocol::Http2:
-    case DeclaredProtocol::Grpc:
     case DeclaredProtocol::Tcp: attrs.per_request = false; break;
   }
 }

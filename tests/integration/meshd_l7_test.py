@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Privileged: the inbound HTTP/1.1 path of real meshd between pods on two netns nodes, with
-mTLS from the built-in CA, driven by clients we did not write (curl) against stdlib
-http.server backends (tests/support/l7_app.py).
+"""Privileged: the inbound HTTP/1.1, HTTP/2 and gRPC paths of real meshd between pods on two
+netns nodes, with mTLS from the built-in CA, driven by clients we did not write (curl,
+nghttp, grpcio) against stdlib http.server backends (tests/support/l7_app.py) and python3-h2
+/ python3-grpcio ones (tests/support/h2_app.py, run by Debian's /usr/bin/python3).
 
     n1  web (sa web, enrolled)         legacy (not enrolled: plaintext into n2's 15006)
     n2  cart (sa cart)   http on 8080 (undeclared: sniffed) and 8081 (declared http)
         catalog          http on 8080
         ledger           echo on 9000 and banner on 9001 (declared tcp), echo on 7000
                          (undeclared), banner on 5432 (undeclared, a server-first port)
+        api              gRPC on 50051 (declared grpc), h2c on 8082 (declared http2) and 8083
+                         (undeclared: sniffed)
 
 Policy: cart ALLOWs principal web with GET on /public/*, and DENYs any request carrying
-`x-block: yes`; catalog ALLOWs GET from anyone; ledger has no policy.
+`x-block: yes`; catalog ALLOWs GET from anyone; api ALLOWs principal web on /shop.Cart/Get,
+/shop.Cart/List and /public/*; ledger has no policy.
 
 Checks: per-request authorization (403 `RBAC: access denied` answered by meshd, the backend
 never seeing the request, the connection kept open after it, the request body drained),
@@ -19,8 +23,14 @@ explain` giving the verdict the data path gave for sample requests; L4 relay
 unchanged on tcp ports, on non-HTTP bytes and for server-first banners; an Upgrade answered
 101 becoming a byte relay; istio_requests_total / istio_request_duration_milliseconds and
 meshd_protocol_detections_total on n2; plaintext through 15006 from an unenrolled pod.
+HTTP/2 and gRPC: h2c GET allowed 200 / denied 403, three streams on one nghttp connection
+with one denied, the backend's RST_STREAM reaching nghttp and curl with its code, the h2c
+preface sniffed on an undeclared port, a unary call answered, a denied call
+PERMISSION_DENIED "RBAC: access denied", a server-streaming call, and the grpc/http request
+metrics, meshd_http2_streams_total and meshd_http2_resets_total.
 
-Usage: meshd_l7_test.py BUILD_DIR. Exit 77 without root, cgroup2, eBPF capture or curl."""
+Usage: meshd_l7_test.py BUILD_DIR. Exit 77 without root, cgroup2, eBPF capture, curl, nghttp,
+python3-h2 or python3-grpcio."""
 import json
 import os
 import re
@@ -36,9 +46,12 @@ import netns_harness as nh  # noqa: E402
 from meshd_hbone_topology import Delta  # noqa: E402
 
 APP = os.path.join(HERE, "..", "support", "l7_app.py")
+H2APP = os.path.join(HERE, "..", "support", "h2_app.py")
 CURL = "/usr/bin/curl"  # Debian's
+NGHTTP = "/usr/bin/nghttp"  # nghttp2-client
+DEBIAN_PYTHON = "/usr/bin/python3"  # sees python3-h2 and python3-grpcio (the pyenv one does not)
 WEB = "spiffe://cluster.local/ns/shop/sa/web"
-CART_VIP, LEDGER_VIP = "198.19.0.10", "198.19.0.30"
+CART_VIP, LEDGER_VIP, API_VIP = "198.19.0.10", "198.19.0.30", "198.19.0.40"
 DENIED = "RBAC: access denied"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 HTTP_SHAPED = b"POST /private HTTP/1.1\r\nHost: ledger\r\nContent-Length: 0\r\n\r\n"
@@ -63,6 +76,22 @@ namespace = "shop"
 vips = ["{LEDGER_VIP}"]
 selector = {{ app = "ledger" }}
 ports = [{{ port = 9000, protocol = "tcp" }}, {{ port = 9001, protocol = "tcp" }}, {{ port = 7000 }}, {{ port = 5432 }}]
+
+[[service]]
+name = "api"
+namespace = "shop"
+vips = ["{API_VIP}"]
+selector = {{ app = "api" }}
+ports = [{{ port = 50051, protocol = "grpc" }}, {{ port = 8082, protocol = "http2" }}, {{ port = 8083 }}]
+
+[[authorization]]
+name = "api-calls"
+namespace = "shop"
+selector = {{ app = "api" }}
+action = "allow"
+[[authorization.rules]]
+from = [{{ principals = ["cluster.local/ns/shop/sa/web"] }}]
+to = [{{ paths = ["/shop.Cart/Get", "/shop.Cart/List", "/public/*"] }}]
 
 [[authorization]]
 name = "cart-public-reads"
@@ -104,10 +133,11 @@ class L7:
         self.n1, self.n2 = h.add_node(), h.add_node()
         self.web, self.legacy = h.add_pod(self.n1), h.add_pod(self.n1)
         self.cart, self.catalog, self.ledger = h.add_pod(self.n2), h.add_pod(self.n2), h.add_pod(self.n2)
+        self.api = h.add_pod(self.n2)
         for p, label in ((self.web, "web"), (self.legacy, "legacy"), (self.cart, "cart"), (self.catalog, "catalog"),
-                         (self.ledger, "ledger")):
+                         (self.ledger, "ledger"), (self.api, "api")):
             p.label = label
-        meshed = (self.web, self.cart, self.catalog, self.ledger)
+        meshed = (self.web, self.cart, self.catalog, self.ledger, self.api)
         ca = os.path.join(h.tmp, "ca")
         nh.sh(h.meshctl_bin, "ca", "init", "--dir", ca)
         for n in h.nodes:
@@ -125,6 +155,9 @@ class L7:
             h.spawn_in_pod(pod, [sys.executable, APP, "http", "--port", str(port), "--log", log], wait_ready=True)
         for kind, port in (("echo", 9000), ("banner", 9001), ("echo", 7000), ("banner", 5432)):
             h.spawn_in_pod(self.ledger, [sys.executable, APP, kind, "--port", str(port)], wait_ready=True)
+        for kind, port in (("h2c", 8082), ("h2c", 8083), ("grpc", 50051)):
+            self.logs[("api", port)] = log = f"{h.tmp}/api-{port}.log"
+            h.spawn_in_pod(self.api, [DEBIAN_PYTHON, H2APP, kind, "--port", str(port), "--log", log], wait_ready=True)
 
     # --- clients -----------------------------------------------------------------------------
     def curl(self, pod, url, *more, opts=()):
@@ -344,6 +377,95 @@ class L7:
         c.check(not [r for r in self.seen(self.cart) if r["path"] == "/private" or r["h"].get("x-block") == ["yes"]],
                 "cart's backend never saw a denied request")
 
+    # --- 7. HTTP/2 and gRPC ----------------------------------------------------------------
+    def grpc_call(self, method, *extra):
+        r = self.h.run_in_pod(self.web, [DEBIAN_PYTHON, H2APP, "call", f"{self.api.ip4}:50051", method, *extra],
+                              timeout=30)
+        try:
+            return json.loads(r.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return {"error": f"exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()[-1000:]}"}
+
+    def grpc_seen(self, method):
+        try:
+            with open(self.logs[("api", 50051)]) as f:
+                return [json.loads(line) for line in f if line.strip() and json.loads(line)["method"] == method]
+        except OSError:
+            return []
+
+    def http2_grpc(self):
+        c, api, h2 = self.c, self.api, ["--http2-prior-knowledge"]
+        print("--- 7. HTTP/2 (h2c, curl and nghttp) and gRPC (grpcio) from web to api over HBONE")
+        d = Delta(self.h, self.n2)
+        base = f"http://{api.ip4}:8082"
+        r = self.curl(self.web, base + "/public/a", opts=h2)[0]
+        seen = self.seen_tag(api, r["tag"], 8082)
+        c.check(r["code"] == 200 and len(seen) == 1 and seen[0]["path"] == "/public/a",
+                "curl --http2-prior-knowledge GET /public/a → 200 from the h2c backend", r)
+        ids = seen[0]["h"].get("x-request-id", []) if seen else []
+        c.check(len(ids) == 1 and UUID.match(ids[0]), "the h2c backend saw one x-request-id, a UUID", ids)
+        r = self.curl(self.web, base + "/private", opts=h2)[0]
+        self.denied(r, api, "HTTP/2 GET /private", port=8082)
+
+        # Three streams on one connection (nghttp multiplexes URIs of one authority).
+        self.seq += 1
+        tag = f"t{self.seq}"
+        out = self.h.run_in_pod(self.web, [NGHTTP, "-ns", "-t", "10", "-H", f"x-test: {tag}", base + "/public/m1",
+                                           base + "/private", base + "/public/m2"], timeout=30)
+        rows = re.findall(r"^\s*\d+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\d+\s+(\S+)\s*$", out.stdout, re.M)
+        codes = {path: int(code) for code, path in rows}
+        c.check(codes == {"/public/m1": 200, "/private": 403, "/public/m2": 200},
+                "nghttp: three streams on one connection, /private → 403 and the other two → 200", out.stdout[-600:])
+        seen = self.seen_tag(api, tag, 8082)
+        c.check(sorted(s["path"] for s in seen) == ["/public/m1", "/public/m2"] and len({s["peer"] for s in seen}) == 1,
+                "the backend saw the two allowed streams, on one upstream connection, never the denied one", seen)
+
+        out = self.h.run_in_pod(self.web, [NGHTTP, "-nv", "-t", "10", base + "/public/reset"], timeout=30)
+        c.check(re.search(r"recv RST_STREAM frame[^\n]*\n\s*\(error_code=ENHANCE_YOUR_CALM\(0x0b\)\)", out.stdout) is not None,
+                "the backend's RST_STREAM ENHANCE_YOUR_CALM reaches nghttp with its code (not a 502)",
+                out.stdout[-800:])
+        r = self.curl(self.web, base + "/public/reset", opts=h2)[0]
+        c.check(r["code"] in (0, 200) and "ENHANCE_YOUR_CALM (err 11)" in r.get("error", ""),
+                "and curl reports the stream reset with ENHANCE_YOUR_CALM (err 11)", r)
+
+        r = self.curl(self.web, f"http://{api.ip4}:8083/public/sniffed", opts=h2)[0]
+        c.check(r["code"] == 200 and len(self.seen_tag(api, r["tag"], 8083)) == 1,
+                "HTTP/2 to an undeclared port: the preface is sniffed and the request proxied → 200", r)
+        c.check(d.until(lambda d: d.get("meshd_protocol_detections_total", outcome="sniffed_http2") >= 1) and
+                d.get("meshd_protocol_detections_total", outcome="sniffed_http2") == 1,
+                "counted once as outcome=sniffed_http2", d.get("meshd_protocol_detections_total", outcome="sniffed_http2"))
+
+        out = self.grpc_call("/shop.Cart/Get", "--data", "hi")
+        c.check(out.get("code") == 0 and out.get("responses") == ["answer:hi"], "gRPC unary /shop.Cart/Get → its answer",
+                out)
+        got = self.grpc_seen("/shop.Cart/Get")
+        c.check(len(got) == 1 and any(k == "x-request-id" and UUID.match(v) for k, v in got[0]["metadata"]),
+                "the gRPC backend ran it once, with an x-request-id", got)
+        out = self.grpc_call("/shop.Cart/Secret", "--data", "hi")
+        c.check(out.get("code") == 7 and out.get("details") == DENIED,
+                f"gRPC /shop.Cart/Secret → PERMISSION_DENIED (7) with details '{DENIED}'", out)
+        c.check(not self.grpc_seen("/shop.Cart/Secret"), "and the gRPC backend never ran it")
+        out = self.grpc_call("/shop.Cart/List", "--stream")
+        c.check(out.get("code") == 0 and out.get("responses") == [f"item-{i}" for i in range(5)],
+                "gRPC server streaming /shop.Cart/List → its five messages, then OK", out)
+
+        lab = dict(reporter="destination", destination_workload="api", destination_workload_namespace="shop",
+                   source_principal=WEB)
+        d.until(lambda d: d.get("istio_requests_total", request_protocol="grpc", **lab) >= 3)
+        c.check(d.get("istio_requests_total", request_protocol="grpc", grpc_response_status="7", response_code="200",
+                      **lab) == 1 and
+                d.get("istio_requests_total", request_protocol="grpc", grpc_response_status="0", **lab) == 2,
+                "istio_requests_total{request_protocol=\"grpc\"}: one grpc_response_status=\"7\", two \"0\"",
+                d.after.series("istio_requests_total", request_protocol="grpc", **lab))
+        c.check(d.get("istio_requests_total", request_protocol="http", response_code="403", **lab) == 2 and
+                d.get("istio_requests_total", request_protocol="http", response_code="200", **lab) == 4,
+                "istio_requests_total{request_protocol=\"http\"} for api: two 403s, four 200s",
+                d.after.series("istio_requests_total", request_protocol="http", **lab))
+        c.check(d.get("meshd_http2_streams_total") == 11 and d.get("meshd_http2_resets_total", **{"from": "upstream"}) == 2,
+                "meshd_http2_streams_total went up by 11, meshd_http2_resets_total{from=\"upstream\"} by 2",
+                {"streams": d.get("meshd_http2_streams_total"),
+                 "resets": d.get("meshd_http2_resets_total", **{"from": "upstream"})})
+
     # --- 5. request metrics ------------------------------------------------------------------
     def metrics(self, d):
         c = self.c
@@ -413,6 +535,7 @@ def run(build):
             scenario()
         t.metrics(start.refresh())
         t.plaintext()
+        t.http2_grpc()
         if c.failures:
             for n in h.nodes:
                 print(f"--- meshd log on {n.name} ---\n{h.daemon_log(n)}")
@@ -426,8 +549,11 @@ if __name__ == "__main__":
         nh.skip("needs root")
     if nh.cgroup2_mount() is None:
         nh.skip("no cgroup2 mount")
-    if not shutil.which(CURL):
-        nh.skip(f"{CURL} missing")
+    for tool in (CURL, NGHTTP, DEBIAN_PYTHON):
+        if not shutil.which(tool):
+            nh.skip(f"{tool} missing")
+    if subprocess.run([DEBIAN_PYTHON, "-c", "import h2, grpc"], capture_output=True).returncode != 0:
+        nh.skip("python3-h2 or python3-grpcio missing")
     probe = subprocess.run([os.path.join(build, "tests", "ebpf", "capture_probe")], capture_output=True, text=True)
     if probe.returncode != 0:
         nh.skip(f"eBPF capture unavailable: {probe.stdout.strip()}")

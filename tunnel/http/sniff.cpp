@@ -45,6 +45,20 @@ Sniffed sniff_http2(std::string_view s) {
 
 }  // namespace
 
+bool server_h2_preface(std::string_view s) {
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  if (s.size() >= 3) {
+    uint32_t length = (uint32_t{byte(0)} << 16) | (uint32_t{byte(1)} << 8) | byte(2);
+    if (length % 6 != 0) return false;
+  }
+  if (s.size() >= 4 && byte(3) != 0x4) return false;  // SETTINGS
+  if (s.size() >= 5 && byte(4) != 0) return false;    // not an ACK
+  for (size_t i = 5; i < 9 && i < s.size(); ++i) {
+    if (byte(i) != 0) return false;  // stream 0
+  }
+  return true;
+}
+
 Sniffed sniff(std::string_view first_bytes, size_t max_request_line) {
   max_request_line = std::max(max_request_line, kH2Preface.size());
   std::string_view s = first_bytes.substr(0, max_request_line);

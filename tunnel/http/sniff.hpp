@@ -35,6 +35,13 @@ inline constexpr size_t kDefaultMaxRequestLine = 8 * 1024;
 // `max_request_line` below the preface's 24 bytes is raised to 24.
 Sniffed sniff(std::string_view first_bytes, size_t max_request_line = kDefaultMaxRequestLine);
 
+// Whether what the server sent before the client said anything is (so far) an HTTP/2
+// server's connection preface: a SETTINGS frame header (type 0x4, flags 0, stream 0, a
+// length that is a multiple of 6; RFC 9113 §3.4, §6.5). An h2c server may send it as soon
+// as it accepts, so it does not make the connection server-first. True for any prefix of
+// such a header, the empty input included.
+bool server_h2_preface(std::string_view server_bytes);
+
 // What the port declares (Istio's port name / appProtocol prefix, Linkerd's appProtocol).
 enum class DeclaredProtocol : uint8_t { Undeclared, Http, Http2, Grpc, Tcp };
 

@@ -44,6 +44,7 @@ HttpConnection::~HttpConnection() { stop(); }
 void HttpConnection::stop() {
   phase_ = Phase::Done;
   timing_ = Timing::None;
+  if (h2_) h2_->stop();
   if (timer_.armed()) ctx_.loop.cancel(timer_);
   end_endpoint(false);
 }
@@ -75,7 +76,10 @@ void HttpConnection::start() {
 
 void HttpConnection::detect(bool upstream_spoke) {
   // The application spoke first (a server-first protocol): not a request/response exchange.
-  if (upstream_spoke) return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
+  // An h2c server's SETTINGS is not that: it may go out on accept, before the client's preface.
+  if (upstream_spoke && !http::server_h2_preface(replies::as_text(up_->peek()))) {
+    return settle(http::DetectOutcome::Opaque, http::ProtocolAction::Opaque);
+  }
   http::DetectInput in = detect_input(host_.http_attrs(), plan_, options_);
   // The channel holds one receive until it is consumed: the first bytes are taken into
   // sniffed_ so that a request line arriving in pieces is read on (bounded: sniff() decides
@@ -108,9 +112,17 @@ void HttpConnection::settle(http::DetectOutcome outcome, http::ProtocolAction ac
       if (phase_ == Phase::Http1) pump_response();
       return;
     }
-    case http::ProtocolAction::Http2:
-      stats_.http2_opaque.inc();
-      return to_opaque();
+    case http::ProtocolAction::Http2: {
+      // The client side does not inspect HTTP/2 yet: an outbound h2c connection is bytes.
+      if (role_ == Role::Outbound) return to_opaque();
+      phase_ = Phase::Http2;
+      h2_ = std::make_unique<H2Inbound>(ctx_, host_, down_, *up_);
+      // What detection took from the client (its preface) is the engine's first input.
+      std::string held = sniffed_.substr(sniffed_at_);
+      std::string().swap(sniffed_);
+      sniffed_at_ = 0;
+      return h2_->start(held);
+    }
     case http::ProtocolAction::Opaque:
     case http::ProtocolAction::Wait:
       return to_opaque();
@@ -169,6 +181,7 @@ void HttpConnection::on_event(ByteChannel& ch, ChannelEvent event) {
     if (event == ChannelEvent::Data || event == ChannelEvent::PeerEnd) return detect(!from_down);
     return;
   }
+  if (phase_ == Phase::Http2) return h2_->on_event(ch, event);
   if (phase_ != Phase::Http1) return;
   if (!from_down && !up_connected_) {
     if (event == ChannelEvent::Connected) return upstream_connected();

@@ -29,6 +29,8 @@
 //            application; the response decoded and re-encoded back. One request at a time:
 //            a pipelined request waits in the channel until the response before it is done
 //            (the channel stops reading, so the client is back-pressured).
+//   HTTP/2   h2c with prior knowledge (declared http2/grpc, or the preface sniffed): each
+//            stream proxied to one HTTP/2 connection to the application (H2Inbound).
 //   upgrade  a 101 to an Upgrade request (WebSocket) or a 2xx to CONNECT: the byte relay
 //            takes over with the bytes already received on either side.
 //
@@ -45,6 +47,7 @@
 
 #include "daemon/io/timer_queue.hpp"
 #include "daemon/proxy/channel/byte_channel.hpp"
+#include "daemon/proxy/http/h2_inbound.hpp"
 #include "daemon/proxy/worker_context.hpp"
 #include "daemon/telemetry/request_record.hpp"
 #include "daemon/upstream/endpoint.hpp"
@@ -101,14 +104,14 @@ class HttpConnection final : private io::Timer::Handler {
   void start();
   // A channel event while the session is active.
   void on_event(ByteChannel& channel, ChannelEvent event);
-  bool active() const { return phase_ == Phase::Detect || phase_ == Phase::Http1; }
+  bool active() const { return phase_ == Phase::Detect || phase_ == Phase::Http1 || phase_ == Phase::Http2; }
   // The flow is ending: stop timers.
   void stop();
   // Whether `channel` is the session's current upstream (or the downstream).
   bool owns(const ByteChannel& channel) const { return &channel == &down_ || &channel == up_; }
 
  private:
-  enum class Phase : uint8_t { Idle, Detect, Http1, Done };
+  enum class Phase : uint8_t { Idle, Detect, Http1, Http2, Done };
 
   // One request and its response.
   struct Exchange {
@@ -243,6 +246,7 @@ class HttpConnection final : private io::Timer::Handler {
   std::string sniffed_;    // the client's first bytes, taken from the channel to detect
   size_t sniffed_at_ = 0;  // how much of sniffed_ the request decoder has consumed
   Exchange ex_;
+  std::unique_ptr<H2Inbound> h2_;
 };
 
 }  // namespace mesh::proxy

@@ -6,6 +6,7 @@
 
 #include "daemon/base/counter.hpp"
 #include "tunnel/http/h1_codec.hpp"
+#include "tunnel/http/h2_types.hpp"
 #include "tunnel/http/sniff.hpp"
 
 namespace mesh::proxy {
@@ -22,12 +23,16 @@ struct HttpStats {
   base::Counter bad_paths;        // paths that could not be normalized (400)
   base::Counter header_timeouts;  // a request head not complete in time (408)
   base::Counter upgrades;         // Upgrade/CONNECT handed to the byte relay after 101/2xx
-  base::Counter http2_opaque;     // HTTP/2 where only HTTP/1 is inspected yet: relayed as bytes
   // The client side (outbound)
   base::Counter no_route;                // answered 404: the host has routes, none matched
   base::Counter redirects;               // answered with a route's redirect
   base::Counter upstream_dials;          // upstream connections opened for a request's endpoint
   base::Counter upstream_dial_failures;  // ... that could not be made (503 UF)
+  // HTTP/2 (H2Inbound); [0] is the client's side, [1] the application's (proxy::Side)
+  base::Counter h2_streams;  // downstream streams with a request head (also in `requests`)
+  std::array<base::Counter, 2> h2_resets;  // RST_STREAMs received and passed to the other side
+  // connections that failed for an HTTP/2 error, by side and ConnectionFailure
+  std::array<std::array<base::Counter, tunnel::http::kConnectionFailureCount>, 2> h2_failures;
 
   void detected(tunnel::http::DetectOutcome o) { detections[static_cast<size_t>(o)].inc(); }
 };

@@ -232,3 +232,32 @@ TEST_CASE("outbound: a service port that may carry HTTP gets a plan for per-requ
   // A workload's own address is not a service: L4 only.
   CHECK_FALSE(proxy::decide_outbound(f.view, f.web, addr("198.18.2.11:8080"), f.ports, r).http);
 }
+
+TEST_CASE("inbound ports declared http, http2 and grpc are inspected per request; tcp and server-first ports are not") {
+  ViewFixture f;
+  f.view.policy = compile(std::string(kPolicy) + R"(
+[[service]]
+name = "web"
+namespace = "shop"
+vips = ["198.19.0.20"]
+selector = { app = "web" }
+ports = [{ port = 81, protocol = "http" }, { port = 82, protocol = "http2" }, { port = 83, protocol = "grpc" },
+         { port = 84, protocol = "tcp" }, { port = 85 }, { port = 5432 }]
+)");
+  using tunnel::http::DeclaredProtocol;
+  struct Row {
+    uint16_t port;
+    DeclaredProtocol declared;
+    bool per_request;
+  };
+  for (Row row : {Row{81, DeclaredProtocol::Http, true}, Row{82, DeclaredProtocol::Http2, true},
+                  Row{83, DeclaredProtocol::Grpc, true}, Row{84, DeclaredProtocol::Tcp, false},
+                  Row{85, DeclaredProtocol::Undeclared, true}, Row{5432, DeclaredProtocol::Undeclared, false}}) {
+    CAPTURE(row.port);
+    auto dst = base::SocketAddr(base::IpAddr::parse("198.18.1.11").value(), row.port);
+    auto d = proxy::decide_inbound_plaintext(f.view, f.web, addr("198.18.2.11:40000"), dst, f.ports);
+    REQUIRE(d.attrs);
+    CHECK(d.attrs->declared == row.declared);
+    CHECK(d.attrs->per_request == row.per_request);
+  }
+}

@@ -158,3 +158,18 @@ TEST_CASE("every outcome has a metric label") {
   CHECK(names == std::vector<std::string_view>{"declared", "sniffed_http1", "sniffed_http2", "opaque", "timeout",
                                                "skipped_server_first"});
 }
+
+TEST_CASE("an h2c server's SETTINGS before the client's bytes is recognised, anything else is not") {
+  using namespace std::string_literals;
+  std::string settings = "\x00\x00\x12\x04\x00\x00\x00\x00\x00"s + std::string(18, '\x01');
+  for (size_t n = 0; n <= settings.size(); ++n) {
+    CAPTURE(n);
+    CHECK(server_h2_preface(std::string_view(settings).substr(0, n)));
+  }
+  CHECK(server_h2_preface("\x00\x00\x00\x04\x00\x00\x00\x00\x00"s));  // empty SETTINGS
+  CHECK_FALSE(server_h2_preface("220 smtp.example ESMTP\r\n"));
+  CHECK_FALSE(server_h2_preface("\x00\x00\x07\x04\x00\x00\x00\x00\x00"s));  // length not a multiple of 6
+  CHECK_FALSE(server_h2_preface("\x00\x00\x00\x04\x01\x00\x00\x00\x00"s));  // an ACK
+  CHECK_FALSE(server_h2_preface("\x00\x00\x00\x04\x00\x00\x00\x00\x01"s));  // stream 1
+  CHECK_FALSE(server_h2_preface("\x00\x00\x06\x08\x00\x00\x00\x00\x00"s));  // WINDOW_UPDATE
+}
