@@ -19,10 +19,10 @@ Policy: cart ALLOWs principal web with GET on /public/*, and DENYs any request c
 Checks: per-request authorization (403 `RBAC: access denied` answered by meshd, the backend
 never seeing the request, the connection kept open after it, the request body drained),
 x-request-id added or kept, keep-alive to the backend; the DENY `when` header; `meshctl policy
-explain` giving the verdict the data path gave for sample requests; L4 relay
-unchanged on tcp ports, on non-HTTP bytes and for server-first banners; an Upgrade answered
-101 becoming a byte relay; istio_requests_total / istio_request_duration_milliseconds and
-meshd_protocol_detections_total on n2; plaintext through 15006 from an unenrolled pod.
+explain` giving the verdict the data path gave for sample requests; L4 relay unchanged on
+tcp ports, on non-HTTP bytes and for server-first banners; an Upgrade answered 101 becoming a
+byte relay; a WebSocket (python3-websockets) allowed and refused; istio_requests_total /
+istio_request_duration_milliseconds and meshd_protocol_detections_total on n2; plaintext through 15006 from an unenrolled pod.
 HTTP/2 and gRPC: h2c GET allowed 200 / denied 403, three streams on one nghttp connection
 with one denied, the backend's RST_STREAM reaching nghttp and curl with its code, the h2c
 preface sniffed on an undeclared port, a unary call answered, a denied call
@@ -47,6 +47,7 @@ from meshd_hbone_topology import Delta  # noqa: E402
 
 APP = os.path.join(HERE, "..", "support", "l7_app.py")
 H2APP = os.path.join(HERE, "..", "support", "h2_app.py")
+WSAPP = os.path.join(HERE, "..", "support", "ws_app.py")
 CURL = "/usr/bin/curl"  # Debian's
 NGHTTP = "/usr/bin/nghttp"  # nghttp2-client
 DEBIAN_PYTHON = "/usr/bin/python3"  # sees python3-h2 and python3-grpcio (the pyenv one does not)
@@ -155,6 +156,7 @@ class L7:
             h.spawn_in_pod(pod, [sys.executable, APP, "http", "--port", str(port), "--log", log], wait_ready=True)
         for kind, port in (("echo", 9000), ("banner", 9001), ("echo", 7000), ("banner", 5432)):
             h.spawn_in_pod(self.ledger, [sys.executable, APP, kind, "--port", str(port)], wait_ready=True)
+        h.spawn_in_pod(self.cart, [DEBIAN_PYTHON, WSAPP, "serve", "--port", "8090"], wait_ready=True)
         for kind, port in (("h2c", 8082), ("h2c", 8083), ("grpc", 50051)):
             self.logs[("api", port)] = log = f"{h.tmp}/api-{port}.log"
             h.spawn_in_pod(self.api, [DEBIAN_PYTHON, H2APP, kind, "--port", str(port), "--log", log], wait_ready=True)
@@ -377,6 +379,21 @@ class L7:
         c.check(not [r for r in self.seen(self.cart) if r["path"] == "/private" or r["h"].get("x-block") == ["yes"]],
                 "cart's backend never saw a denied request")
 
+    def websocket(self):
+        """A WebSocket client and server we did not write (python3-websockets) through the mesh:
+        the handshake is an authorized HTTP/1.1 request, then frames flow as bytes."""
+        c = self.c
+        print("--- 4b. WebSocket (python3-websockets)")
+        url = f"ws://{self.cart.ip4}:8090"
+        r = self.h.run_in_pod(self.web, [DEBIAN_PYTHON, WSAPP, "client", url + "/public/ws", "--count", "4"], timeout=30)
+        out = json.loads((r.stdout.strip().splitlines() or ["{}"])[-1])
+        c.check(out.get("status") == 101 and out.get("echoed") == [True] * 4,
+                "a WebSocket to /public/ws: handshake allowed, four messages (up to 3 kB) echoed", out)
+        r = self.h.run_in_pod(self.web, [DEBIAN_PYTHON, WSAPP, "client", url + "/private/ws"], timeout=30)
+        out = json.loads((r.stdout.strip().splitlines() or ["{}"])[-1])
+        self.expected["403"] += 1
+        c.check(out.get("status") == 403, "a WebSocket to /private/ws: the handshake is refused 403", out)
+
     # --- 7. HTTP/2 and gRPC ----------------------------------------------------------------
     def grpc_call(self, method, *extra):
         r = self.h.run_in_pod(self.web, [DEBIAN_PYTHON, H2APP, "call", f"{self.api.ip4}:50051", method, *extra],
@@ -531,7 +548,7 @@ def run(build):
         t = L7(h, c)
         t.build()
         start = Delta(h, t.n2)
-        for scenario in (t.authorization, t.deny_when, t.explained, t.l4, t.upgrade):
+        for scenario in (t.authorization, t.deny_when, t.explained, t.l4, t.upgrade, t.websocket):
             scenario()
         t.metrics(start.refresh())
         t.plaintext()
@@ -552,8 +569,8 @@ if __name__ == "__main__":
     for tool in (CURL, NGHTTP, DEBIAN_PYTHON):
         if not shutil.which(tool):
             nh.skip(f"{tool} missing")
-    if subprocess.run([DEBIAN_PYTHON, "-c", "import h2, grpc"], capture_output=True).returncode != 0:
-        nh.skip("python3-h2 or python3-grpcio missing")
+    if subprocess.run([DEBIAN_PYTHON, "-c", "import h2, grpc, websockets"], capture_output=True).returncode != 0:
+        nh.skip("python3-h2, python3-grpcio or python3-websockets missing")
     probe = subprocess.run([os.path.join(build, "tests", "ebpf", "capture_probe")], capture_output=True, text=True)
     if probe.returncode != 0:
         nh.skip(f"eBPF capture unavailable: {probe.stdout.strip()}")

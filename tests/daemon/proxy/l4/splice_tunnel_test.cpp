@@ -126,7 +126,9 @@ TEST_CASE("an idle tunnelled connection ends with FIN to the application and is 
   auto start = std::chrono::steady_clock::now();
   std::string got;
   CHECK(read_to_eof(c.get(), got));  // FIN, as the socket relay does
-  CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+  // The timer runs from the loop's clock as of the iteration that opened the flow, which may
+  // be a little older than this thread's `start` on a loaded machine: a margin, not 0.
+  CHECK(std::chrono::steady_clock::now() - start >= 250ms);
   CHECK(eventually([&] { return upstream_done.load(); }));
   CHECK(eventually([&] {
     return closed(*f.out_stats, proxy::CloseReason::IdleTimeout) + closed(*f.hbone_stats, proxy::CloseReason::IdleTimeout) >= 1;
